@@ -1,0 +1,83 @@
+"""The ``convcli`` command line: the only layer that imports click.
+
+Commands parse their options, call the library, and let :class:`ConvcliError` propagate;
+:class:`ConvcliGroup` turns every error into one ``Error: ...`` line on stderr and an exit
+code (2 for usage errors, 1 for processing errors, 130 for Ctrl-C). ``--debug`` shows the
+traceback instead. Command modules import NumPy, SciPy and Pillow inside their functions,
+so ``convcli --help`` and ``convcli --version`` stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from convcli._version import __version__
+from convcli.errors import ConvcliError
+
+EXIT_INTERRUPTED = 130
+
+
+def _debug_requested(args) -> bool:
+    argv = sys.argv[1:] if args is None else list(args)
+    return "--debug" in argv or os.environ.get("CONVCLI_DEBUG", "") not in ("", "0")
+
+
+def _fail(message: str, code: int) -> None:
+    # One line: fold whatever the message carries onto it.
+    text = " ".join(str(message).split())
+    click.echo(f"Error: {text}", err=True)
+    sys.exit(code)
+
+
+class ConvcliGroup(click.Group):
+    """A click group that reports errors as one ``Error:`` line with convcli's exit codes."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        debug = _debug_requested(args)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            _fail("interrupted", EXIT_INTERRUPTED)
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            _fail("interrupted", EXIT_INTERRUPTED)
+        except click.ClickException as exc:
+            if debug:
+                raise
+            hint = ""
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                hint = f" (see '{exc.ctx.command_path} --help')"
+            _fail(exc.format_message() + hint, exc.exit_code)
+        except ConvcliError as exc:
+            if debug:
+                raise
+            _fail(str(exc), exc.exit_code)
+        except BrokenPipeError:
+            # The reader of our stdout went away (e.g. `| head`): not an error of ours.
+            sys.stderr.close()
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=ConvcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="convcli")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+def main(debug: bool) -> None:
+    """Convolve images with kernels (PyTorch's conv2d semantics, in NumPy).
+
+    \b
+    Examples:
+      convcli apply --kernel gaussian:sigma=2 photo.png blurred.png
+      convcli kernels list
+    """
+
+
+def run() -> None:
+    """Console-script entry point."""
+    main(prog_name="convcli")
