@@ -20,6 +20,7 @@ _LAZY = {
     "ParameterError": "convcli.errors",
     "KernelError": "convcli.errors",
     "ImageError": "convcli.errors",
+    "MissingDependencyError": "convcli.errors",
     "Kernel": "convcli.kernels",
     "load_kernel": "convcli.kernels",
     "filter_image": "convcli.pipeline",

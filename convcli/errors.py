@@ -36,3 +36,13 @@ class ImageError(ConvcliError):
     """An image file or stream cannot be read or written (missing, corrupt, unsupported)."""
 
     exit_code = 1
+
+
+class MissingDependencyError(ConvcliError, ImportError):
+    """An optional dependency (an extra such as ``convcli[dask]``) is needed but not installed.
+
+    Also an :class:`ImportError` whose ``name`` is the missing top-level module; the message
+    says which ``pip install`` command brings it.
+    """
+
+    exit_code = 1
