@@ -1,0 +1,102 @@
+"""Executors run a batch's per-file work: in this process, or in a pool of processes.
+
+An executor has one method, ``run(work, items)``, an iterator of
+:class:`convcli.batch.ItemResult` in completion order. It keeps only about ``jobs`` items
+in flight, so a batch holds about ``jobs`` images in memory, not the whole folder.
+The Dask executor (:mod:`convcli.dask_batch`) has the same shape.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+from convcli.batch import BatchItem, ItemResult, remove_temporaries, run_item
+
+
+def available_cores() -> int:
+    """Cores this process may run on (the affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(jobs: int) -> int:
+    """Engine threads per worker so that workers x threads stays at the core count."""
+    return max(1, available_cores() // max(1, jobs))
+
+
+def _limit_threads(threads: int) -> None:
+    # Runs in a fresh worker before NumPy is imported there, so BLAS/OpenMP pools and
+    # convcli's own strip threads size themselves from these.
+    for var in ("CONVCLI_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+class InlineExecutor:
+    """Runs every item in this process, one after another (``--jobs 1``)."""
+
+    jobs = 1
+
+    def run(self, work: Callable[[str, str], None], items: list[BatchItem]
+            ) -> Iterator[ItemResult]:
+        for item in items:
+            yield run_item(work, item)
+
+
+class ProcessExecutor:
+    """Runs items on ``jobs`` worker processes (spawned: no state shared by fork)."""
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+
+    def run(self, work: Callable[[str, str], None], items: list[BatchItem]
+            ) -> Iterator[ItemResult]:
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(
+            max_workers=self.jobs, mp_context=context, initializer=_limit_threads,
+            initargs=(threads_per_worker(self.jobs),),
+        )
+        pending = iter(items)
+        in_flight = {}
+        clean_exit = False
+        try:
+            for item in pending:
+                in_flight[pool.submit(run_item, work, item)] = item
+                if len(in_flight) >= self.jobs:
+                    break
+            while in_flight:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    item = in_flight.pop(future)
+                    exc = future.exception()
+                    if exc is not None:  # the worker died (killed, out of memory)
+                        yield ItemResult(item.source, item.target, "failed",
+                                         f"worker process failed on '{item.source}': {exc}")
+                    else:
+                        yield future.result()
+                    nxt = next(pending, None)
+                    if nxt is not None:
+                        in_flight[pool.submit(run_item, work, nxt)] = nxt
+            clean_exit = True
+        finally:
+            if clean_exit:
+                pool.shutdown(wait=True)
+            else:
+                # Interrupted or stopped early (--fail-fast): stop the workers now; a
+                # worker killed mid-write leaves at most a temporary file, never a
+                # partial image under a final name.
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.terminate()
+                pool.shutdown(wait=True, cancel_futures=True)
+                for item in in_flight.values():
+                    remove_temporaries(item.target)
+
+
+def make_executor(jobs: int):
+    """The local executor for ``--jobs N``: inline for 1, a process pool otherwise."""
+    return InlineExecutor() if jobs <= 1 else ProcessExecutor(jobs)
