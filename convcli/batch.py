@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import glob
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -127,16 +126,29 @@ def plan_outputs(
     return items
 
 
-def remove_temporaries(target: str) -> None:
-    """Remove temporary files an interrupted write of ``target`` may have left.
+def sweep_temporaries(targets: Iterable[str]) -> None:
+    """Remove temporary files that interrupted writes of ``targets`` may have left.
 
     :func:`convcli.images.write_image` writes ``.<name>.<random>.part`` beside the target
-    and renames it into place; a worker killed mid-write leaves that file behind.
+    and renames it into place; a worker killed mid-write leaves that file behind. Each
+    directory is listed once, however many targets it holds.
     """
-    path = Path(target)
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
+    by_dir: dict[Path, set[str]] = {}
+    for target in targets:
+        path = Path(target)
+        by_dir.setdefault(path.parent, set()).add(path.name)
+    for directory, names in by_dir.items():
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            parts = entry.name.split(".")
+            # ".<name>.<random>.part": strip the leading dot, the random part and ".part"
+            if entry.name.startswith(".") and parts[-1] == "part" and len(parts) >= 4:
+                if ".".join(parts[1:-2]) in names:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
 
 def run_item(work: Callable[[str, str], None], item: BatchItem) -> ItemResult:

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-from convcli.batch import BatchItem, ItemResult, remove_temporaries, run_item
+from convcli.batch import BatchItem, ItemResult, run_item, sweep_temporaries
 
 
 def available_cores() -> int:
@@ -93,10 +93,104 @@ class ProcessExecutor:
                 for process in list((getattr(pool, "_processes", None) or {}).values()):
                     process.terminate()
                 pool.shutdown(wait=True, cancel_futures=True)
-                for item in in_flight.values():
-                    remove_temporaries(item.target)
+                sweep_temporaries(item.target for item in in_flight.values())
 
 
 def make_executor(jobs: int):
     """The local executor for ``--jobs N``: inline for 1, a process pool otherwise."""
     return InlineExecutor() if jobs <= 1 else ProcessExecutor(jobs)
+
+
+class DaskExecutor:
+    """Runs items as tasks on a ``dask.distributed`` scheduler (``--scheduler``).
+
+    ``address`` is a scheduler address (``tcp://host:8786``), or ``local`` /
+    ``local:N`` to start an in-process ``LocalCluster`` of N worker processes (default:
+    one per core). Workers need convcli installed and the same paths as this machine.
+    Dask reschedules the task of a lost worker; one that keeps failing is reported
+    failed. Outputs are written atomically by the task itself, so a lost worker never
+    leaves a partial image under a final name.
+    """
+
+    def __init__(self, address: str):
+        self.address = address
+        self.jobs = 1
+
+    def _connect(self):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            from convcli.errors import MissingDependencyError
+
+            raise MissingDependencyError(
+                f"--scheduler needs Dask's distributed scheduler, which is not installed "
+                f"({exc}); install it with: pip install \"convcli[dask]\"",
+                name="distributed",
+            ) from exc
+        import logging
+
+        from convcli.errors import ParameterError
+
+        if self.address == "local" or self.address.startswith("local:"):
+            count = self.address.partition(":")[2]
+            if count and not (count.isdigit() and int(count) > 0):
+                raise ParameterError(
+                    f"--scheduler {self.address!r}: the worker count after 'local:' must be a "
+                    "positive whole number, e.g. local:4"
+                )
+            workers = int(count) if count else available_cores()
+            threads = threads_per_worker(workers)
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=":0", silence_logs=logging.CRITICAL,
+                env={"CONVCLI_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
+                     "OPENBLAS_NUM_THREADS": str(threads)},
+            )
+            return Client(cluster), cluster
+        try:
+            return Client(self.address, timeout="10s"), None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ParameterError(
+                f"cannot reach the Dask scheduler at {self.address!r} ({exc}); start one with "
+                "'dask scheduler' and workers with 'dask worker ADDRESS', or use "
+                "--scheduler local"
+            ) from exc
+
+    def run(self, work: Callable[[str, str], None], items: list[BatchItem]
+            ) -> Iterator[ItemResult]:
+        if not items:
+            return
+        from distributed import as_completed
+
+        client, cluster = self._connect()
+        futures = {}
+        try:
+            slots = max(2, 2 * sum(client.nthreads().values()))
+            pending = iter(items)
+
+            def submit(item):
+                future = client.submit(run_item, work, item, pure=False)
+                futures[future] = item
+                return future
+
+            queue = as_completed([submit(i) for _, i in zip(range(slots), pending)])
+            for future in queue:
+                item = futures.pop(future)
+                if future.status == "error":
+                    exc = future.exception()
+                    reason = str(exc).split(". ")[0]  # Dask appends advice paragraphs
+                    yield ItemResult(item.source, item.target, "failed",
+                                     f"Dask task failed on '{item.source}': "
+                                     f"{type(exc).__name__}: {reason}")
+                else:
+                    yield future.result()
+                nxt = next(pending, None)
+                if nxt is not None:
+                    queue.add(submit(nxt))
+        finally:
+            for future in futures:
+                future.cancel()
+            sweep_temporaries(item.target for item in items)
+            client.close()
+            if cluster is not None:
+                cluster.close()

@@ -14,8 +14,8 @@ from convcli.batch import (
     collect_inputs,
     plan_outputs,
     read_file_list,
-    remove_temporaries,
     run_batch,
+    sweep_temporaries,
 )
 from convcli.errors import ParameterError
 from convcli.executors import InlineExecutor, ProcessExecutor, make_executor, threads_per_worker
@@ -131,12 +131,15 @@ def test_fail_fast_stops_at_first_failure(tmp_path):
     assert not Path(items[2].target).exists()
 
 
-def test_remove_temporaries_only_touches_this_targets_parts(tmp_path):
-    target = tmp_path / "a.png"
-    (tmp_path / ".a.png.x1y2.part").write_text("partial")
-    (tmp_path / ".b.png.x1y2.part").write_text("other")
-    remove_temporaries(str(target))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".b.png.x1y2.part"]
+def test_sweep_temporaries_only_touches_these_targets_parts(tmp_path):
+    (tmp_path / "sub").mkdir()
+    for name in [".a.png.x1y2.part", ".b.png.x1y2.part", "a.png", ".a.png.keep",
+                 "sub/.c.d.png.zz.part"]:
+        (tmp_path / name).write_text("x")
+    sweep_temporaries([str(tmp_path / "a.png"), str(tmp_path / "sub" / "c.d.png"),
+                       str(tmp_path / "missing" / "e.png")])
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        ".a.png.keep", ".b.png.x1y2.part", "a.png", "sub"]
 
 
 def test_summary_and_report():
