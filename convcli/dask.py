@@ -26,7 +26,7 @@ import numpy as np
 from convcli.engine.conv import conv2d as _conv2d_memory
 from convcli.engine.conv import prepare
 from convcli.engine.padding import pad_spatial
-from convcli.errors import MissingDependencyError
+from convcli.errors import MissingDependencyError, ParameterError
 
 try:
     import dask.array as da
@@ -72,7 +72,8 @@ def conv2d(
     ------
     ParameterError
         The same errors, with the same messages, as :func:`convcli.conv2d`, raised when
-        the graph is built (before anything is computed).
+        the graph is built (before anything is computed); also for an array whose shape is
+        not known (NaN chunk sizes).
 
     Examples
     --------
@@ -90,6 +91,11 @@ def conv2d(
     True
     """
     x = array if isinstance(array, da.Array) else da.asarray(array)
+    if any(np.isnan(size) for size in x.shape):
+        raise ParameterError(
+            f"the dask array's shape {x.shape} has unknown sizes; call "
+            "array.compute_chunk_sizes() before convcli.dask.conv2d"
+        )
     _, w, b, geometry, unbatched = prepare(
         _stand_in(x), weight, bias, stride, padding, dilation, groups, padding_mode
     )
