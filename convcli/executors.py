@@ -8,6 +8,7 @@ The Dask executor (:mod:`convcli.dask_batch`) has the same shape.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -173,7 +174,7 @@ class DaskExecutor:
                 futures[future] = item
                 return future
 
-            queue = as_completed([submit(i) for _, i in zip(range(slots), pending)])
+            queue = as_completed([submit(i) for i in itertools.islice(pending, slots)])
             for future in queue:
                 item = futures.pop(future)
                 if future.status == "error":
