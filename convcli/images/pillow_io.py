@@ -1,0 +1,221 @@
+"""Pillow's side of convcli's image I/O: decode to arrays, encode from arrays."""
+
+from __future__ import annotations
+
+import io
+import threading
+import warnings
+
+import numpy as np
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from convcli.errors import ImageError
+
+# Pillow mode of a decoded frame -> the mode convcli keeps (before reading it into an array).
+_KEPT = {
+    "1": "L", "L": "L", "LA": "LA", "La": "LA", "PA": "RGBA",
+    "RGB": "RGB", "RGBX": "RGB", "YCbCr": "RGB", "HSV": "RGB",
+    "RGBA": "RGBA", "RGBa": "RGBA", "CMYK": "CMYK",
+    "I;16": "I;16", "I;16L": "I;16", "I;16B": "I;16", "I;16N": "I;16",
+    "I": "I", "F": "F",
+}  # fmt: skip
+_LAYOUT = {"I;16": "L", "I": "L", "F": "L"}
+_DTYPE = {"I;16": np.uint16, "I": np.int32, "F": np.float32}
+_COLOUR = ("L", "LA", "RGB", "RGBA")
+
+_LIMIT_LOCK = threading.Lock()
+
+
+def open_image(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
+    """Open ``data`` with Pillow, refusing images of more than ``max_pixels`` pixels.
+
+    ``max_pixels=None`` keeps Pillow's decompression-bomb limit
+    (``PIL.Image.MAX_IMAGE_PIXELS``); a larger ``max_pixels`` raises it for this call only.
+    """
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    with _LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        if saved is not None and (limit is None or limit > saved):
+            Image.MAX_IMAGE_PIXELS = limit
+        try:
+            with warnings.catch_warnings():
+                # convcli checks the size itself, below
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError:
+            raise ImageError(
+                f"cannot read {name}: it is larger than the limit of {limit} pixels "
+                "(a guard against decompression bombs); raise max_pixels to read it"
+            ) from None
+        except UnidentifiedImageError:
+            raise ImageError(
+                f"cannot read {name}: not an image convcli can read "
+                "(PNG, JPEG, TIFF, BMP, WebP, GIF or .npy)"
+            ) from None
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ImageError(f"cannot read {name}: corrupt or unsupported image ({exc})") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    check_pixels(image.size[0] * image.size[1], limit, name)
+    return image
+
+
+def check_pixels(pixels: int, limit: int | None, name: str) -> None:
+    """Raise ImageError when an image of ``pixels`` pixels is over ``limit``."""
+    if limit is not None and pixels > limit:
+        raise ImageError(
+            f"cannot read {name}: it has {pixels} pixels, more than the limit of {limit} "
+            "(a guard against decompression bombs); raise max_pixels to read it"
+        )
+
+
+def kept_mode(frame: Image.Image, name: str) -> str:
+    """The mode convcli reads ``frame`` as: palette expanded, 1-bit as L, I;16* as I;16."""
+    if frame.mode in ("P", "PA"):
+        transparent = frame.mode == "PA" or "transparency" in frame.info
+        transparent = transparent or frame.palette.mode == "RGBA"
+        grey = _grey_palette(frame)
+        return ("L" if grey else "RGB") + ("A" if transparent else "")
+    mode = _KEPT.get(frame.mode)
+    if mode is None:
+        raise ImageError(
+            f"cannot read {name}: Pillow mode {frame.mode} is not supported; "
+            "convert it to RGB, L or CMYK first"
+        )
+    return mode
+
+
+def _grey_palette(frame: Image.Image) -> bool:
+    """True when every palette entry the frame uses is a grey (R = G = B)."""
+    palette = np.frombuffer(frame.palette.tobytes(), np.uint8)
+    step = len(frame.palette.mode)
+    entries = palette[: len(palette) // step * step].reshape(-1, step)
+    used = np.unique(np.asarray(frame if frame.mode == "P" else frame.getchannel(0)))
+    used = used[used < len(entries)]
+    colours = entries[used, :3]
+    return bool(len(colours)) and bool((colours == colours[:, :1]).all())
+
+
+def common_mode(modes: list[str], name: str) -> str:
+    """One mode that holds every frame's mode (GIF frames may differ: P, then RGBA)."""
+    distinct = set(modes)
+    if len(distinct) == 1:
+        return modes[0]
+    if distinct <= set(_COLOUR):
+        colour = "RGB" if distinct & {"RGB", "RGBA"} else "L"
+        return colour + ("A" if distinct & {"LA", "RGBA"} else "")
+    raise ImageError(
+        f"cannot read {name}: its frames have different kinds ({', '.join(sorted(distinct))}); "
+        "convcli needs one kind for all frames"
+    )
+
+
+def to_array(frame: Image.Image, mode: str) -> np.ndarray:
+    """``frame`` as an ``(H, W, C)`` array of the native dtype of ``mode``."""
+    if mode in _DTYPE:
+        array = np.asarray(frame).astype(_DTYPE[mode])  # I;16B arrives big-endian
+    else:
+        if frame.mode != mode:
+            frame = frame.convert(mode)
+        array = np.asarray(frame)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return np.ascontiguousarray(array)
+
+
+def layout_of(mode: str) -> str:
+    """The ImageData layout of a kept mode."""
+    return _LAYOUT.get(mode, mode)
+
+
+def read_frames(image: Image.Image, name: str):
+    """Every frame of an opened Pillow image: ``(frames, layout, metadata)``."""
+    images, durations = [], []
+    try:
+        for frame in ImageSequence.Iterator(image):
+            frame.load()
+            images.append(frame.copy())
+            durations.append(frame.info.get("duration"))
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(
+            f"cannot read {name}: truncated or corrupt image data ({exc}); "
+            "re-export or re-download it"
+        ) from None
+    mode = common_mode([kept_mode(frame, name) for frame in images], name)
+    frames = [to_array(frame, mode) for frame in images]
+    metadata = _metadata(image.info)
+    if len(images) > 1 or image.format in ("GIF", "WEBP") and durations[0] is not None:
+        if all(d is not None for d in durations):
+            metadata["durations"] = [int(d) for d in durations]
+        if "loop" in image.info:
+            metadata["loop"] = int(image.info["loop"])
+    return frames, layout_of(mode), metadata
+
+
+def _metadata(info: dict) -> dict:
+    metadata = {}
+    for key in ("icc_profile", "exif"):
+        if info.get(key):
+            metadata[key] = bytes(info[key])
+    if "dpi" in info:
+        metadata["dpi"] = tuple(float(v) for v in info["dpi"])
+    return metadata
+
+
+def from_array(array: np.ndarray, layout: str) -> Image.Image:
+    """A Pillow image of an ``(H, W, C)`` array whose dtype and layout Pillow can hold."""
+    height, width, _ = array.shape
+    kind = np.dtype(array.dtype)
+    if kind == np.uint8:
+        mode, raw = layout, array
+    elif kind == np.uint16:
+        mode, raw = "I;16", array.astype("<u2")
+    elif kind == np.int32:
+        mode, raw = "I", array.astype("=i4")
+    else:
+        mode, raw = "F", array.astype("=f4")
+    if mode == "L" or layout == "L" and mode != "L":
+        raw = raw[:, :, 0]
+    return Image.frombytes(mode, (width, height), np.ascontiguousarray(raw).tobytes())
+
+
+def save(image, stream, fmt: str, quality: int | None) -> None:
+    """Encode ``image`` (an ImageData Pillow can hold) as ``fmt`` into ``stream``."""
+    from convcli.images.gif import palette_frame
+
+    if fmt == "GIF":
+        pictures = [palette_frame(frame, image.layout) for frame in image.frames]
+    else:
+        pictures = [from_array(frame, image.layout) for frame in image.frames]
+    options = _save_options(image, fmt, quality)
+    if len(pictures) > 1:
+        options.update(save_all=True, append_images=pictures[1:])
+    if fmt == "GIF" and "transparency" in pictures[0].info:
+        options.update(transparency=pictures[0].info["transparency"], disposal=2)
+    pictures[0].save(stream, format=fmt, **options)
+
+
+def _save_options(image, fmt: str, quality: int | None) -> dict:
+    metadata = image.metadata
+    options = {}
+    if fmt in ("PNG", "JPEG", "TIFF", "WEBP") and metadata.get("icc_profile"):
+        options["icc_profile"] = metadata["icc_profile"]
+    if fmt in ("PNG", "JPEG", "TIFF", "WEBP") and metadata.get("exif"):
+        options["exif"] = metadata["exif"]
+    if fmt in ("PNG", "JPEG", "TIFF", "BMP") and metadata.get("dpi"):
+        options["dpi"] = tuple(metadata["dpi"])
+    if fmt == "JPEG":
+        options["quality"] = 95 if quality is None else quality
+    if fmt == "WEBP":
+        if quality is None:  # lossless, keeping the colour under transparent pixels
+            options.update(lossless=True, quality=100, exact=True)
+        else:
+            options["quality"] = quality
+    if fmt == "TIFF":
+        options["compression"] = "tiff_adobe_deflate"
+    if len(image.frames) > 1 or fmt in ("GIF", "WEBP"):
+        if "durations" in metadata:
+            options["duration"] = list(metadata["durations"])
+        if "loop" in metadata:
+            options["loop"] = int(metadata["loop"])
+    return options

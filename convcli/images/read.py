@@ -1,0 +1,53 @@
+"""``read_image``: any supported file or stream to :class:`ImageData`."""
+
+from __future__ import annotations
+
+from convcli.images.data import ImageData
+from convcli.images.sources import describe, read_all
+
+
+def read_image(source, *, max_pixels: int | None = None) -> ImageData:
+    """Read an image file or stream into arrays, keeping what a round trip needs.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or binary file object
+        A path, or a readable binary stream (which may be non-seekable, e.g. standard
+        input: it is read to the end first).
+    max_pixels : int, optional
+        Refuse frames of more than this many pixels. None keeps Pillow's
+        decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``, about 89 million); a
+        larger value raises it knowingly.
+
+    Returns
+    -------
+    ImageData
+        Palette images are expanded (``P`` to RGB, or RGBA when the palette has
+        transparency; ``PA`` to RGBA), 1-bit to L (0 or 255, uint8), ``I;16*`` to uint16
+        L; 16-bit RGB/RGBA/LA PNG and TIFF stay uint16. Every frame of GIF, TIFF, WebP and
+        APNG is read, with durations and loop count in ``metadata``.
+
+    Raises
+    ------
+    ImageError
+        Naming the source: missing, unreadable, empty, truncated, not an image, or over
+        ``max_pixels``.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from convcli.images import ImageData, write_image
+    >>> buffer = io.BytesIO()
+    >>> write_image(ImageData([np.full((2, 3, 1), 7, np.uint8)], "L", "PNG"), buffer)
+    >>> image = read_image(io.BytesIO(buffer.getvalue()))
+    >>> image.format, image.layout, image.frames[0].shape, int(image.frames[0][0, 0, 0])
+    ('PNG', 'L', (2, 3, 1), 7)
+    """
+    from convcli.images import pillow_io
+
+    name = describe(source)
+    data = read_all(source, name)
+    image = pillow_io.open_image(data, name, max_pixels)
+    frames, layout, metadata = pillow_io.read_frames(image, name)
+    return ImageData(frames, layout, image.format, image.mode, metadata)
