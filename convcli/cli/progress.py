@@ -1,0 +1,78 @@
+"""Progress of a batch on stderr: a live bar on a terminal, periodic lines elsewhere.
+
+On a terminal the bar is redrawn in place (done/total, rate, ETA) at most ten times a
+second. When stderr is not a terminal (CI logs, files) there is no bar: a one-line update
+at most every ``interval`` seconds, so a log holds a handful of lines, not thousands.
+Failures are printed as they happen, always, one line each.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class Progress:
+    """Counts finished items and shows it; call :meth:`update` per item, then :meth:`close`."""
+
+    def __init__(self, total: int, *, quiet: bool = False, stream=None,
+                 interval: float = 10.0, clock=time.monotonic):
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.quiet = quiet
+        self.live = not quiet and self.stream.isatty()
+        self.interval = interval
+        self.clock = clock
+        self.start = clock()
+        self.count = 0
+        self._last_draw = float("-inf")
+        self._last_line = self.start
+
+    def _status(self) -> str:
+        elapsed = self.clock() - self.start
+        rate = self.count / elapsed if elapsed > 0 else 0.0
+        left = self.total - self.count
+        eta = _clock(left / rate) if rate > 0 else "?"
+        return f"{self.count}/{self.total}  {rate:.1f} img/s  ETA {eta}"
+
+    def _bar(self) -> str:
+        width = 30
+        filled = width * self.count // self.total if self.total else width
+        return f"[{'#' * filled}{'.' * (width - filled)}] {self._status()}"
+
+    def _erase(self) -> None:
+        if self.live:
+            self.stream.write("\r\033[K")
+
+    def message(self, text: str) -> None:
+        """Print a line (a failure, a note) without garbling the bar."""
+        self._erase()
+        self.stream.write(text + "\n")
+        self._last_draw = float("-inf")
+        self.stream.flush()
+
+    def update(self, result) -> None:
+        self.count += 1
+        if result.status == "failed":
+            self.message(f"failed: {result.source}: {result.error}")
+        now = self.clock()
+        if self.live and (now - self._last_draw >= 0.1 or self.count == self.total):
+            self.stream.write("\r" + self._bar())
+            self.stream.flush()
+            self._last_draw = now
+        elif not self.live and not self.quiet and now - self._last_line >= self.interval:
+            self.stream.write(f"convcli: {self._status()}\n")
+            self.stream.flush()
+            self._last_line = now
+
+    def close(self) -> None:
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
