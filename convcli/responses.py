@@ -1,0 +1,147 @@
+"""The response of one kernel to float channels: weights, banks and padding geometry.
+
+Used by :mod:`convcli.pipeline`. Works on ``(C, H, W)`` float arrays and
+:class:`~convcli.kernels.kernel.Kernel` values; knows nothing of files or alpha.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from convcli.errors import KernelError
+
+if TYPE_CHECKING:
+    from convcli.pipeline import FilterOptions
+
+
+def affine(kernel, values):
+    """``kernel.scale * values + kernel.offset`` (the kernel's own output mapping)."""
+    if kernel.scale != 1.0 or kernel.offset != 0.0:
+        values = values * values.dtype.type(kernel.scale) + values.dtype.type(kernel.offset)
+    return values
+
+
+def kernel_hw(kernel) -> tuple[int, int]:
+    """``(kH, kW)`` of a kernel (a bank's: its first member's)."""
+    return tuple(kernel.weight.shape[-2:])
+
+
+def weight_of(kernel, opts: FilterOptions) -> np.ndarray:
+    """The weight to use: normalized to sum 1 when ``opts`` (or else the kernel) says so."""
+    w = np.asarray(kernel.weight, dtype=np.float64)
+    normalize = kernel.normalize if opts.normalize is None else opts.normalize
+    if not normalize:
+        return w
+    # a 4-D layer: every output channel's filter separately
+    sums = w.sum(axis=(-3, -2, -1), keepdims=True) if w.ndim == 4 else w.sum()
+    if np.any(np.abs(sums) <= 1e-12 * np.abs(w).sum()):
+        raise KernelError(
+            f"kernel {kernel.name!r} sums to 0 and cannot be normalized; leave out --normalize"
+        )
+    return w / sums
+
+
+def response(kernel, x, opts: FilterOptions) -> np.ndarray:
+    """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W)."""
+    if kernel.is_bank:
+        responses = [affine(m, response(m, x, opts)) for m in kernel.members]
+        if len({r.shape for r in responses}) != 1:
+            raise KernelError(
+                f"the members of bank {kernel.name!r} give results of different sizes "
+                f"({', '.join(str(r.shape[1:]) for r in responses)}); use --padding same"
+            )
+        return combine(responses, kernel.combine, kernel.name)
+    w = weight_of(kernel, opts).astype(x.dtype)
+    bias = None if kernel.bias is None else np.asarray(kernel.bias, dtype=x.dtype)
+    channels = x.shape[0]
+    if w.ndim == 4:
+        return convolve(x, w, bias, kernel.groups, opts)
+    if opts.channel_mode == "cross" and channels > 1:
+        # weight.expand(C, C, kH, kW): every output channel is the kernel on the channel sum
+        one = convolve(x.sum(axis=0, keepdims=True), w[None, None], None, 1, opts)
+        return np.repeat(one, channels, axis=0)
+    return convolve(x, np.broadcast_to(w, (channels, 1, *w.shape)), None, channels, opts)
+
+
+def combine(responses, how: str, name: str = "bank") -> np.ndarray:
+    """Combine a bank's member responses pixel by pixel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> combine([np.array([3.0, -1.0]), np.array([4.0, 2.0])], "magnitude")
+    array([5.        , 2.23606798])
+    >>> combine([np.array([3.0, -1.0]), np.array([4.0, 2.0])], "min")
+    array([ 3., -1.])
+    """
+    stack = np.stack(responses)
+    if how == "magnitude":
+        return np.sqrt(np.sum(stack * stack, axis=0))
+    ops = {"max": np.max, "min": np.min, "sum": np.sum, "mean": np.mean}
+    if how not in ops:
+        raise KernelError(
+            f"bank {name!r} has combine {how!r}; accepted: magnitude, {', '.join(ops)}"
+        )
+    return ops[how](stack, axis=0)
+
+
+def pads_for(size, opts: FilterOptions) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` padding for a kernel of ``size`` (kH, kW) under ``opts``.
+
+    Examples
+    --------
+    >>> from convcli.pipeline import FilterOptions
+    >>> pads_for((3, 4), FilterOptions())
+    (1, 1, 1, 2)
+    >>> pads_for((3, 3), FilterOptions(padding=(2, 0), stride=2))
+    (2, 2, 0, 0)
+    """
+    if opts.padding == "valid":
+        return (0, 0, 0, 0)
+    if opts.padding == "same":
+        pads = []
+        for d, k in zip(opts.dilation, size, strict=True):
+            total = d * (k - 1)
+            pads += [total // 2, total - total // 2]  # extra at the bottom/right, as PyTorch
+        return tuple(pads)
+    ph, pw = opts.padding
+    return (ph, ph, pw, pw)
+
+
+def convolve(x, w4, bias, groups, opts: FilterOptions) -> np.ndarray:
+    """conv2d of ``x`` (C, H, W) with ``w4`` under ``opts``' padding, stride and dilation."""
+    from convcli.engine import conv2d, pad_spatial
+
+    top, bottom, left, right = pads_for(w4.shape[-2:], opts)
+    common = dict(stride=opts.stride, dilation=opts.dilation, groups=groups)
+    if top == bottom and left == right:
+        return conv2d(x, w4, bias, padding=(top, left), padding_mode=opts.padding_mode, **common)
+    xpad = pad_spatial(x, (top, bottom, left, right), opts.padding_mode)
+    return conv2d(xpad, w4, bias, padding=0, **common)
+
+
+def resample_like(plane, size, opts: FilterOptions) -> np.ndarray:
+    """``plane`` (1, H, W) on the output grid of a kernel of ``size`` (kH, kW): the sample under
+    each output pixel's kernel anchor (index ``(k - 1) // 2``), padded as the image is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convcli.pipeline import FilterOptions
+    >>> a = np.arange(12.0).reshape(1, 3, 4)
+    >>> resample_like(a, (3, 3), FilterOptions(stride=2))
+    array([[[ 0.,  2.],
+            [ 8., 10.]]])
+    """
+    from convcli.engine import pad_spatial
+
+    pads = pads_for(size, opts)
+    padded = pad_spatial(plane, pads, opts.padding_mode)
+    (sh, sw), (dh, dw) = opts.stride, opts.dilation
+    kh, kw = size
+    ho = (padded.shape[-2] - dh * (kh - 1) - 1) // sh + 1
+    wo = (padded.shape[-1] - dw * (kw - 1) - 1) // sw + 1
+    r0, c0 = dh * ((kh - 1) // 2), dw * ((kw - 1) // 2)
+    return padded[..., r0 : r0 + sh * (ho - 1) + 1 : sh, c0 : c0 + sw * (wo - 1) + 1 : sw]
