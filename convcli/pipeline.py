@@ -163,11 +163,6 @@ def as_kernels(kernels) -> tuple:
             raise ParameterError(
                 f"kernel {item!r} is not usable; give a Kernel, a 2-D or 4-D array or a spec"
             )
-        if item.weight.ndim not in (2, 4):
-            raise KernelError(
-                f"kernel {item.name!r} has a {item.weight.ndim}-D weight; "
-                "a kernel is 2-D (kH, kW) or 4-D (C_out, C_in/groups, kH, kW)"
-            )
         result.append(item)
     if not result:
         raise ParameterError("no kernel given; give at least one kernel")
