@@ -1,8 +1,10 @@
 """``conv2d`` with PyTorch's semantics, in NumPy.
 
-This module validates and normalizes the arguments (:func:`prepare`), pads, and runs a
-correlation method on the padded input. The methods themselves live beside it
-(:mod:`convcli.engine.direct`); choosing between them is the planner's job.
+This module validates and normalizes the arguments (:func:`prepare`, the one place that
+does) and runs a correlation method on the unpadded input; each method pads its own strips
+or blocks. The methods live beside it (:mod:`~convcli.engine.direct`,
+:mod:`~convcli.engine.separable`, :mod:`~convcli.engine.fft`, :mod:`~convcli.engine.gemm`);
+choosing between them is the planner's job (:mod:`~convcli.engine.planner`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcli.engine.padding import normalize_padding_mode, pad_spatial
+from convcli.engine.padding import normalize_padding_mode
 from convcli.errors import ParameterError
 
 
@@ -31,6 +33,7 @@ class ConvGeometry:
     pads: tuple[int, int, int, int]  # top, bottom, left, right
     padding_mode: str
     out_hw: tuple[int, int]
+    method: str = "auto"
 
     @property
     def padded_hw(self) -> tuple[int, int]:
@@ -40,7 +43,7 @@ class ConvGeometry:
     @property
     def extent_hw(self) -> tuple[int, int]:
         """Height and width the dilated kernel spans."""
-        return tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_hw))
+        return tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_hw, strict=True))
 
     @property
     def depthwise(self) -> bool:
@@ -77,6 +80,23 @@ def _pair(value, name: str, minimum: int) -> tuple[int, int]:
     return int(items[0]), int(items[1])
 
 
+METHODS = ("auto", "direct", "separable", "fft", "gemm")
+
+
+def _check_method(method, c_in_g: int) -> str:
+    key = method.strip().lower() if isinstance(method, str) else method
+    if key not in METHODS:
+        raise ParameterError(
+            f"unknown method {method!r}; accepted: {', '.join(METHODS)}"
+        )
+    if key == "separable" and c_in_g != 1:
+        raise ParameterError(
+            f"method='separable' needs a per-channel weight (C_in/groups = 1, got {c_in_g}); "
+            "use method='gemm', 'direct' or 'auto' for cross-channel weights"
+        )
+    return key
+
+
 def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, int, int]:
     if isinstance(padding, str):
         key = padding.lower()
@@ -89,7 +109,7 @@ def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, in
                     "give padding as numbers to use a larger stride"
                 )
             pads = []
-            for d, k in zip(dilation, kernel_hw):
+            for d, k in zip(dilation, kernel_hw, strict=True):
                 total = d * (k - 1)
                 # As PyTorch: an odd total puts the extra row/column at the bottom/right.
                 pads += [total // 2, total - total // 2]
@@ -103,7 +123,15 @@ def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, in
 
 
 def prepare(
-    input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    padding_mode="zeros",
+    method="auto",
 ):
     """Validate conv2d arguments and bring them to one form.
 
@@ -162,6 +190,7 @@ def prepare(
     stride = _pair(stride, "stride", 1)
     dilation = _pair(dilation, "dilation", 1)
     mode = normalize_padding_mode(padding_mode)
+    method = _check_method(method, c_in_g)
     pads = _resolve_padding(padding, (kh, kw), dilation, stride)
 
     hp, wp = h + pads[0] + pads[1], wd + pads[2] + pads[3]
@@ -185,6 +214,7 @@ def prepare(
         pads=pads,
         padding_mode=mode,
         out_hw=out_hw,
+        method=method,
     )
     return x, w, b, geometry, unbatched
 
@@ -198,6 +228,7 @@ def conv2d(
     dilation=1,
     groups=1,
     padding_mode="zeros",
+    method="auto",
 ):
     """2-D cross-correlation with the semantics of PyTorch's ``nn.Conv2d`` / ``F.conv2d``.
 
@@ -222,6 +253,12 @@ def conv2d(
         ``'symmetric'`` (edge sample repeated). Aliases: ``constant``, ``edge``,
         ``nearest``, ``wrap``. ``'mirror'`` is refused as ambiguous. Every mode works for
         padding larger than the input (repeated reflection or wrap).
+    method : str
+        ``'auto'`` (default: :func:`convcli.engine.planner.choose_method` picks the
+        fastest), or force one: ``'direct'`` (shift-and-accumulate), ``'separable'``
+        (1-D passes of the kernel's rank-r factors; per-channel weights only), ``'fft'``
+        (block-wise FFT) or ``'gemm'`` (im2col + BLAS). All agree within the working
+        dtype's rounding; direct and separable give the same bits for any thread count.
 
     Returns
     -------
@@ -235,7 +272,7 @@ def conv2d(
     ------
     ParameterError
         (a ``ValueError``) for shapes that do not fit, bad steps or padding, an unknown
-        padding mode; the message names the values and what to change.
+        padding mode or method; the message names the values and what to change.
 
     Examples
     --------
@@ -249,13 +286,32 @@ def conv2d(
     >>> conv2d(x, w, padding="same", padding_mode="replicate").shape
     (1, 1, 4, 4)
     """
-    from convcli.engine.direct import correlate_direct
-
     x, w, b, geometry, unbatched = prepare(
-        input, weight, bias, stride, padding, dilation, groups, padding_mode
+        input, weight, bias, stride, padding, dilation, groups, padding_mode, method
     )
-    xpad = pad_spatial(x, geometry.pads, geometry.padding_mode)
-    out = correlate_direct(xpad, w, geometry)
-    if b is not None:
-        out += b[None, :, None, None]
+    out = run_method(x, w, b, geometry)
     return out[0] if unbatched else out
+
+
+def run_method(x, w, b, geometry) -> np.ndarray:
+    """Run ``geometry.method`` (or the planner's choice for ``'auto'``) on prepared arrays."""
+    from convcli.engine.planner import choose_method
+
+    method = geometry.method
+    if method == "auto":
+        method = choose_method(w, geometry)
+    if method == "separable":
+        from convcli.engine.separable import correlate_separable_strips
+
+        return correlate_separable_strips(x, w, b, geometry)
+    if method == "fft":
+        from convcli.engine.fft import correlate_fft
+
+        return correlate_fft(x, w, b, geometry)
+    if method == "gemm":
+        from convcli.engine.gemm import correlate_gemm
+
+        return correlate_gemm(x, w, b, geometry)
+    from convcli.engine.direct import correlate_direct_strips
+
+    return correlate_direct_strips(x, w, b, geometry)

@@ -91,3 +91,38 @@ def pad_spatial(
     # single-sample axis by repeating it (there is nothing to reflect onto).
     np_mode = _NUMPY_MODE[mode]
     return np.pad(x, width, mode=np_mode)
+
+
+def source_indices(positions, n: int, mode: str) -> np.ndarray:
+    """The input index each position reads along an axis of length ``n``; -1 means zero.
+
+    ``positions`` are relative to the first input sample (negative before it, ``>= n`` after
+    it); ``mode`` is a normalized padding mode. This is how strips and blocks pad their
+    halos without padding the whole image, with the same meaning as :func:`pad_spatial`.
+
+    Examples
+    --------
+    >>> source_indices(range(-3, 6), 3, "reflect").tolist()
+    [1, 2, 1, 0, 1, 2, 1, 0, 1]
+    >>> source_indices([-2, -1, 3, 4], 3, "symmetric").tolist()
+    [1, 0, 2, 1]
+    >>> source_indices([-1, 0, 3], 3, "zeros").tolist()
+    [-1, 0, -1]
+    """
+    p = np.asarray(positions, dtype=np.intp)
+    if mode == "zeros":
+        return np.where((p >= 0) & (p < n), p, -1)
+    if mode == "replicate":
+        return np.clip(p, 0, n - 1)
+    if mode == "circular":
+        return p % n
+    if mode == "reflect":  # cb|abcd|cb: period 2n-2
+        if n == 1:
+            return np.zeros_like(p)
+        q = p % (2 * n - 2)
+        return np.where(q < n, q, 2 * n - 2 - q)
+    if mode == "symmetric":  # ba|abcd|dc: period 2n
+        q = p % (2 * n)
+        return np.where(q < n, q, 2 * n - 1 - q)
+    raise ParameterError(f"unknown padding_mode {mode!r}")
+

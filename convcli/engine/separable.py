@@ -1,0 +1,120 @@
+"""The separable method: a kernel of (numerical) rank r as r pairs of 1-D passes.
+
+A 2-D kernel ``K`` of rank 1 is the outer product ``u v^T`` of a column and a row, so
+correlating with it is a vertical pass with ``u`` followed by a horizontal pass with ``v``:
+``kh + kw`` multiply-adds per sample instead of ``kh * kw``. A kernel of rank r is the sum
+of r such products (from its SVD); that pays while ``r * (kh + kw) < kh * kw``.
+
+Per-channel kernels only (``C_in / groups == 1``); each output channel has its own factors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convcli.engine.direct import accumulate
+
+
+def rank_tolerance(kernel_hw, dtype) -> float:
+    """Singular values below this fraction of the largest one are treated as zero."""
+    return 4.0 * float(np.finfo(np.dtype(dtype)).eps) * max(kernel_hw)
+
+
+def kernel_rank(kernel2d: np.ndarray, dtype=np.float32) -> int:
+    """Numerical rank of a 2-D kernel: singular values above a tolerance relative to the
+    largest (see :func:`rank_tolerance`); 0 for an all-zero kernel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> kernel_rank(np.outer([1, 2, 1], [-1, 0, 1]))
+    1
+    >>> kernel_rank(np.eye(3))
+    3
+    """
+    k = np.asarray(kernel2d, dtype=np.float64)
+    s = np.linalg.svd(k, compute_uv=False)
+    if s.size == 0 or s[0] == 0:
+        return 0
+    return int(np.count_nonzero(s > rank_tolerance(k.shape, dtype) * s[0]))
+
+
+def low_rank_factors(kernel2d: np.ndarray, dtype=np.float32):
+    """``(u, v)`` with ``kernel2d ~= sum_t outer(u[t], v[t])``: shapes ``(r, kh)``, ``(r, kw)``.
+
+    Rank 1 uses the kernel's own largest row and column (exact for integer kernels such
+    as Sobel); higher ranks use the SVD. The factors are in ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u, v = low_rank_factors(np.outer([1, 2, 1], [-1, 0, 1]))
+    >>> u.tolist(), v.tolist()
+    ([[0.5, 1.0, 0.5]], [[-2.0, 0.0, 2.0]])
+    >>> np.outer(u[0], v[0]).tolist()
+    [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
+    """
+    k = np.asarray(kernel2d, dtype=np.float64)
+    r = kernel_rank(k, dtype)
+    if r == 0:
+        return np.zeros((1, k.shape[0]), dtype), np.zeros((1, k.shape[1]), dtype)
+    if r == 1:
+        i, j = np.unravel_index(np.argmax(np.abs(k)), k.shape)
+        return (k[:, j] / k[i, j])[None].astype(dtype), k[i][None].astype(dtype)
+    uu, s, vt = np.linalg.svd(k)
+    root = np.sqrt(s[:r])
+    return (uu[:, :r] * root).T.astype(dtype), (vt[:r] * root[:, None]).astype(dtype)
+
+
+def correlate_separable_strips(x: np.ndarray, weight: np.ndarray, bias, geometry,
+                               factors=None) -> np.ndarray:
+    """The separable method on row strips, on the engine's threads.
+
+    ``weight`` must be per-channel (``C_in / groups == 1``). ``factors`` is one
+    ``(u, v)`` pair per output channel (default: :func:`low_rank_factors`). The vertical
+    pass reads the image rows in place (only strips at the border copy their halo rows);
+    its result is padded left and right, then the horizontal pass writes the output.
+    Bit-identical for every strip height and thread count.
+    """
+    from convcli.engine.strips import (
+        fill_column_pads,
+        padded_rows,
+        row_ranges,
+        run_tasks,
+        scratch,
+        strip_rows,
+    )
+
+    n, c_in = x.shape[:2]
+    c_out, _, kh, kw = weight.shape
+    c_out_g = c_out // c_in
+    if factors is None:
+        factors = [low_rank_factors(weight[o, 0], x.dtype) for o in range(c_out)]
+    ho, wo = geometry.out_hw
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    eh = geometry.extent_hw[0]
+    width, left, wp = x.shape[-1], geometry.pads[2], geometry.padded_hw[1]
+    ranges = row_ranges(ho, strip_rows(ho, (sh + 3) * wp * x.itemsize, tasks_per_row=n))
+
+    def task(item):
+        b_, (r0, r1) = item
+        rows = r1 - r0
+        vert = scratch("vert", (rows, wp), x.dtype)
+        inner = vert[:, left : left + width]
+        tmp = scratch("tmp", (rows, max(wo, width)), x.dtype)
+        for c in range(c_in):
+            src = padded_rows(x[b_, c], r0 * sh, (r1 - 1) * sh + eh, geometry)
+            vtaps = [src[i * dh : i * dh + sh * (rows - 1) + 1 : sh] for i in range(kh)]
+            htaps = [vert[:, j * dw : j * dw + sw * (wo - 1) + 1 : sw] for j in range(kw)]
+            for o in range(c * c_out_g, (c + 1) * c_out_g):
+                dst = out[b_, o, r0:r1]
+                for t, (u, v) in enumerate(zip(*factors[o], strict=True)):
+                    accumulate(inner, zip(vtaps, u, strict=True), tmp[:, :width])
+                    fill_column_pads(vert, left, width, geometry.padding_mode)
+                    accumulate(dst, zip(htaps, v, strict=True), tmp[:, :wo], first=t == 0)
+                if bias is not None:
+                    np.add(dst, bias[o], out=dst)
+
+    out = np.empty((n, c_out, ho, wo), dtype=x.dtype)
+    run_tasks(task, [(b_, r) for b_ in range(n) for r in ranges])
+    return out

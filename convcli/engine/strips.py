@@ -1,0 +1,246 @@
+"""Strips on every core: row strips with their halos, run on a thread pool.
+
+The methods cut the output into horizontal strips of a few rows, sized so that one
+strip's buffers stay in the core's cache, and run the strips on a pool of threads (NumPy
+releases the GIL inside its loops). A strip reads the padded input rows it needs (its
+halo) straight from the unpadded image: nothing is padded or copied whole.
+
+Every output sample is computed by the same sequence of floating-point operations
+whatever the strip height and thread count, so the direct and separable methods give
+bit-identical results on any machine setting.
+
+The thread count is ``CONVCLI_THREADS`` from the environment, else the number of cores
+this process may use; :func:`set_threads` changes it (the batch layer runs
+``workers x threads = cores``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from convcli.engine.padding import source_indices
+from convcli.errors import ParameterError
+
+#: Bytes one strip's input rows aim at: a few such buffers fit a core's L2 cache.
+STRIP_BYTES = 256 * 1024
+
+_lock = threading.Lock()
+_state = {"threads": None, "strip_rows": None, "pool": None, "pool_size": 0}
+_local = threading.local()
+
+
+def _available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _threads_from_env() -> int:
+    raw = os.environ.get("CONVCLI_THREADS", "").strip()
+    if not raw:
+        return _available_cores()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ParameterError(
+            f"CONVCLI_THREADS={raw!r} is not a positive integer; set it to e.g. 1 or 4, "
+            "or unset it to use every core"
+        )
+    return value
+
+
+def get_threads() -> int:
+    """The number of threads the engine runs strips on.
+
+    Examples
+    --------
+    >>> get_threads() >= 1
+    True
+    """
+    if _state["threads"] is None:
+        _state["threads"] = _threads_from_env()
+    return _state["threads"]
+
+
+def set_threads(n: int | None) -> None:
+    """Run the engine's strips on ``n`` threads (``None``: back to the default).
+
+    The default is ``CONVCLI_THREADS`` from the environment, else every core this process
+    may use. Results of the direct and separable methods do not depend on it.
+
+    Raises
+    ------
+    ParameterError
+        If ``n`` is not a positive int.
+
+    Examples
+    --------
+    >>> set_threads(1); get_threads()
+    1
+    >>> set_threads(None)
+    """
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise ParameterError(f"threads must be a positive int, got {n!r}")
+    _state["threads"] = n
+
+
+def set_strip_rows(rows: int | None) -> None:
+    """Force the strip height in output rows (``None``: sized to the cache, the default).
+
+    For tests and experiments: results of the direct and separable methods do not depend
+    on it.
+
+    Examples
+    --------
+    >>> set_strip_rows(7); set_strip_rows(None)
+    """
+    if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool) or rows < 1):
+        raise ParameterError(f"strip rows must be a positive int, got {rows!r}")
+    _state["strip_rows"] = rows
+
+
+@contextlib.contextmanager
+def engine_settings(threads: int | None = None, strip_rows: int | None = None):
+    """Temporarily set the thread count and/or the strip height.
+
+    Examples
+    --------
+    >>> with engine_settings(threads=1, strip_rows=3):
+    ...     get_threads()
+    1
+    """
+    saved = dict(_state)
+    try:
+        if threads is not None:
+            set_threads(threads)
+        if strip_rows is not None:
+            set_strip_rows(strip_rows)
+        yield
+    finally:
+        _state["threads"] = saved["threads"]
+        _state["strip_rows"] = saved["strip_rows"]
+
+
+def strip_rows(out_rows: int, row_bytes: int, tasks_per_row: int = 1,
+               budget: int = STRIP_BYTES) -> int:
+    """Output rows per strip: ``budget`` bytes of ``row_bytes`` rows, and enough strips
+    to keep every thread busy (unless forced by :func:`set_strip_rows`)."""
+    if _state["strip_rows"] is not None:
+        return min(_state["strip_rows"], out_rows)
+    rows = max(1, budget // max(1, row_bytes))
+    # At least ~4 strips per thread when the image allows it, for load balance.
+    want = 4 * get_threads()
+    if tasks_per_row * -(-out_rows // rows) < want:
+        rows = max(1, min(rows, -(-out_rows * tasks_per_row // want)))
+    return min(rows, out_rows)
+
+
+def row_ranges(out_rows: int, rows: int) -> list[tuple[int, int]]:
+    """``[(r0, r1), ...]`` covering ``range(out_rows)`` in strips of ``rows``."""
+    return [(r, min(r + rows, out_rows)) for r in range(0, out_rows, rows)]
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    with _lock:
+        if _state["pool"] is None or _state["pool_size"] != threads:
+            if _state["pool"] is not None:
+                _state["pool"].shutdown(wait=False)
+            _state["pool"] = ThreadPoolExecutor(threads, thread_name_prefix="convcli-strip",
+                                                initializer=_mark_worker)
+            _state["pool_size"] = threads
+        return _state["pool"]
+
+
+def _mark_worker() -> None:
+    _local.in_pool = True
+
+
+def run_tasks(fn, tasks) -> None:
+    """Call ``fn(task)`` for every task, on the engine's threads; re-raises the first error.
+
+    Runs inline with one thread, or when called from inside a strip (no nested pools).
+    """
+    tasks = list(tasks)
+    threads = get_threads()
+    if threads == 1 or len(tasks) <= 1 or getattr(_local, "in_pool", False):
+        for task in tasks:
+            fn(task)
+        return
+    for _ in _pool(min(threads, len(tasks))).map(fn, tasks):
+        pass
+
+
+def scratch(name: str, shape, dtype) -> np.ndarray:
+    """A per-thread reusable buffer of ``shape`` (uninitialized): no allocation per strip."""
+    shape = tuple(int(s) for s in shape)
+    size = int(np.prod(shape))
+    dtype = np.dtype(dtype)
+    buffers = getattr(_local, "buffers", None)
+    if buffers is None:
+        buffers = _local.buffers = {}
+    buf = buffers.get((name, dtype))
+    if buf is None or buf.size < size:
+        buf = buffers[(name, dtype)] = np.empty(max(size, 1), dtype=dtype)
+    return buf[:size].reshape(shape)
+
+
+def padded_rows(x: np.ndarray, p0: int, p1: int, geometry, name: str = "rows") -> np.ndarray:
+    """Rows ``p0:p1`` of the padded image (padded coordinates) of ``x`` ``(..., H, W)``.
+
+    Columns are not padded. A view of ``x`` when every row is inside the image, else a
+    per-thread copy with the border rows filled as the padding mode says.
+    """
+    top = geometry.pads[0]
+    h = x.shape[-2]
+    a, b = p0 - top, p1 - top
+    if a >= 0 and b <= h:
+        return x[..., a:b, :]
+    idx = source_indices(np.arange(a, b), h, geometry.padding_mode)
+    out = scratch(name, (*x.shape[:-2], b - a, x.shape[-1]), x.dtype)
+    # The rows inside the image form one run: copy it as a block, then the border rows.
+    r0 = min(max(0, -a), b - a)
+    r1 = max(r0, min(b, h) - a)
+    out[..., r0:r1, :] = x[..., a + r0 : a + r1, :]
+    for r in [*range(r0), *range(r1, b - a)]:
+        if idx[r] < 0:
+            out[..., r, :] = 0
+        else:
+            out[..., r, :] = x[..., idx[r], :]
+    return out
+
+
+def fill_column_pads(buf: np.ndarray, left: int, width: int, mode: str) -> None:
+    """Fill the ``left`` columns before and the ones after ``buf[..., left:left+width]``."""
+    right = buf.shape[-1] - left - width
+    for cols, positions in ((slice(0, left), range(-left, 0)),
+                            (slice(left + width, left + width + right),
+                             range(width, width + right))):
+        if not len(positions):
+            continue
+        if mode == "zeros":
+            buf[..., cols] = 0
+            continue
+        idx = source_indices(positions, width, mode) + left
+        buf[..., cols] = buf[..., idx]
+
+
+def padded_strip(x: np.ndarray, p0: int, p1: int, geometry, name: str = "strip") -> np.ndarray:
+    """Rows ``p0:p1`` of the fully padded image of ``x`` ``(C, H, W)``: ``(C, p1-p0, Wp)``.
+
+    A per-thread buffer, filled from the image and its border as the padding mode says.
+    """
+    c, _, w = x.shape
+    left = geometry.pads[2]
+    wp = geometry.padded_hw[1]
+    buf = scratch(name, (c, p1 - p0, wp), x.dtype)
+    buf[:, :, left : left + w] = padded_rows(x, p0, p1, geometry)
+    fill_column_pads(buf, left, w, geometry.padding_mode)
+    return buf
