@@ -13,6 +13,7 @@ dask = pytest.importorskip("dask")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from reference import conv2d_reference, same_pads  # noqa: E402
+from test_conv2d import conv_cases  # noqa: E402
 
 import convcli  # noqa: E402
 from convcli.dask import conv2d  # noqa: E402
@@ -230,33 +231,15 @@ def test_dask_boundary_names_are_not_convcli_names():
         np.testing.assert_array_equal(padded[-2:], want[-2:])
 
 
-@st.composite
-def dask_cases(draw):
-    groups = draw(st.integers(1, 2))
-    c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    same = draw(st.booleans())
-    stride = (1, 1) if same else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    h, w = draw(st.integers(1, 12)), draw(st.integers(1, 12))
-    pad = "same" if same else (draw(st.integers(0, 2 * h)), draw(st.integers(0, 2 * w)))
-    pads = same_pads((kh, kw), dilation) if same else (pad[0], pad[0], pad[1], pad[1])
-    eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
-    h, w = max(h, eh - pads[0] - pads[1]), max(w, ew - pads[2] - pads[3])
-    chunks = (draw(st.integers(1, 2)), draw(st.integers(1, c_in)),
-              draw(st.integers(1, h)), draw(st.integers(1, w)))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    x = rng.standard_normal((draw(st.integers(1, 2)), c_in, h, w))
-    weight = rng.standard_normal((c_out, c_in // groups, kh, kw))
-    bias = rng.standard_normal(c_out) if draw(st.booleans()) else None
-    mode = draw(st.sampled_from(PADDING_MODES))
-    return dict(x=x, chunks=chunks, args=(weight, bias, stride, pad, dilation, groups, mode))
-
-
 @settings(max_examples=60)
-@given(dask_cases())
-def test_property_equals_in_memory(case):
-    want = convcli.conv2d(case["x"], *case["args"])
-    got = conv2d(da.from_array(case["x"], chunks=case["chunks"]), *case["args"])
+@given(conv_cases(), st.data())
+def test_property_equals_in_memory(case, data):
+    # The engine's own generator of valid conv2d calls, with a random chunking on top.
+    chunks = tuple(data.draw(st.integers(1, size), label=f"chunk{axis}")
+                   for axis, size in enumerate(case["x"].shape))
+    args = (case["weight"], case["bias"], case["stride"], case["padding"], case["dilation"],
+            case["groups"], case["mode"])
+    want = convcli.conv2d(case["x"], *args)
+    got = conv2d(da.from_array(case["x"], chunks=chunks), *args)
     assert got.shape == want.shape
     np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=1e-12, atol=1e-12)
