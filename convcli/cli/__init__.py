@@ -81,3 +81,8 @@ def main(debug: bool) -> None:
 def run() -> None:
     """Console-script entry point."""
     main(prog_name="convcli")
+
+
+from convcli.cli.kernels_cmd import kernels_group  # noqa: E402
+
+main.add_command(kernels_group)
