@@ -143,7 +143,7 @@ def read_frames(image: Image.Image, name: str):
         ) from None
     mode = common_mode([kept_mode(frame, name) for frame in images], name)
     frames = [to_array(frame, mode) for frame in images]
-    metadata = _metadata(image.info)
+    metadata = metadata_of(image)
     if len(images) > 1 or image.format in ("GIF", "WEBP") and durations[0] is not None:
         if all(d is not None for d in durations):
             metadata["durations"] = [int(d) for d in durations]
@@ -152,14 +152,38 @@ def read_frames(image: Image.Image, name: str):
     return frames, layout_of(mode), metadata
 
 
-def _metadata(info: dict) -> dict:
+# TIFF tags that describe the picture rather than its storage: kept as its "EXIF".
+_TIFF_DESCRIPTIVE = (269, 270, 271, 272, 274, 285, 305, 306, 315, 316, 33432)
+_EXIF_IFDS = (0x8769, 0x8825)  # Exif and GPS sub-directories
+
+
+def metadata_of(image: Image.Image) -> dict:
+    """ICC profile, EXIF (bytes, as Pillow gives them) and DPI of an opened image."""
+    info = image.info
     metadata = {}
     for key in ("icc_profile", "exif"):
         if info.get(key):
             metadata[key] = bytes(info[key])
+    if image.format == "TIFF":
+        exif = _tiff_exif(image)
+        if exif:
+            metadata["exif"] = exif
     if "dpi" in info:
         metadata["dpi"] = tuple(float(v) for v in info["dpi"])
     return metadata
+
+
+def _tiff_exif(image: Image.Image) -> bytes | None:
+    """A TIFF's descriptive tags (make, model, date, Exif and GPS directories) as EXIF."""
+    source = image.getexif()
+    kept = Image.Exif()
+    for tag in _TIFF_DESCRIPTIVE:
+        if tag in source:
+            kept[tag] = source[tag]
+    for tag in _EXIF_IFDS:
+        if tag in source:
+            kept[tag] = source.get_ifd(tag)
+    return kept.tobytes() if len(kept) else None
 
 
 def from_array(array: np.ndarray, layout: str) -> Image.Image:

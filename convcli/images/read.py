@@ -44,10 +44,26 @@ def read_image(source, *, max_pixels: int | None = None) -> ImageData:
     >>> image.format, image.layout, image.frames[0].shape, int(image.frames[0][0, 0, 0])
     ('PNG', 'L', (2, 3, 1), 7)
     """
-    from convcli.images import pillow_io
+    from PIL import Image
+
+    from convcli.images import npy, pillow_io, png16, tiff
 
     name = describe(source)
     data = read_all(source, name)
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    if data.startswith(npy.MAGIC):
+        array = npy.decode(data, name)
+        pillow_io.check_pixels(array.shape[0] * array.shape[1], limit, name)
+        return ImageData([array], "", "NPY", str(array.dtype))
+    if tiff.is_tiff(data) and tiff.wants_tifffile(data):
+        frames, layout, mode, metadata = tiff.decode(data, name, limit)
+        return ImageData(frames, layout, "TIFF", mode, metadata)
     image = pillow_io.open_image(data, name, max_pixels)
+    if image.format == "PNG" and png16.wants_png16(data):
+        array, layout, mode = png16.decode(data, name)
+        return ImageData([array], layout, "PNG", mode, pillow_io.metadata_of(image))
     frames, layout, metadata = pillow_io.read_frames(image, name)
-    return ImageData(frames, layout, image.format, image.mode, metadata)
+    fmt = "JPEG" if image.format == "MPO" else image.format
+    if fmt == "JPEG":
+        frames = frames[:1]  # MPO: the main picture; the others are previews or views
+    return ImageData(frames, layout, fmt, image.mode, metadata)

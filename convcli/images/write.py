@@ -109,9 +109,15 @@ def _plan(image: ImageData, fmt: str, name: str) -> tuple[str, str | None]:
         )
     if depth not in [np.dtype(d) for d in dtypes]:
         keep = "PNG or TIFF" if depth == np.uint16 else "TIFF or .npy"
+        reduce = "8 or 16" if np.uint16 in dtypes else "8"
         raise ImageError(
             f"cannot write {name}: {fmt} cannot hold {_DEPTH_NAME[depth]} samples; "
-            f"write {keep} to keep them, or reduce the depth (--depth 8)"
+            f"write {keep} to keep them, or reduce the depth (--depth {reduce})"
+        )
+    if fmt == "PNG" and depth == np.uint16 and len(image.frames) > 1:
+        raise ImageError(
+            f"cannot write {name}: 16-bit animated PNG is not supported; "
+            "write TIFF to keep all frames at 16 bits"
         )
     if not multi and len(image.frames) > 1:
         raise ImageError(
@@ -207,8 +213,15 @@ write PNG or TIFF to keep them, or reduce the depth (--depth 8)
     converted = ImageData(frames, layout, fmt, image.mode, metadata)
 
     def encode(stream):
-        from convcli.images import pillow_io
+        from convcli.images import npy, pillow_io, png16, tiff
 
-        pillow_io.save(converted, stream, fmt, quality)
+        if fmt == "NPY":
+            stream.write(npy.encode(frames, name))
+        elif fmt == "TIFF" and not tiff.pillow_holds(frames, layout):
+            stream.write(tiff.encode(frames, layout, metadata))
+        elif fmt == "PNG" and frames[0].dtype == np.uint16:
+            stream.write(png16.encode(frames[0], metadata))
+        else:
+            pillow_io.save(converted, stream, fmt, quality)
 
     write_atomic(dest, encode)

@@ -1,0 +1,63 @@
+"""NumPy ``.npy`` files: one frame, channels last, any channel count, values as they are."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from convcli.errors import ImageError
+
+MAGIC = b"\x93NUMPY"
+_KEPT = (np.uint8, np.uint16, np.int32, np.float32)
+
+
+def decode(data: bytes, name: str) -> np.ndarray:
+    """An ``.npy`` file's array as ``(H, W, C)``: float64/float16 as float32.
+
+    Examples
+    --------
+    >>> import io, numpy as np
+    >>> buffer = io.BytesIO()
+    >>> np.save(buffer, np.ones((2, 3)))
+    >>> decode(buffer.getvalue(), "x.npy").shape, decode(buffer.getvalue(), "x.npy").dtype
+    ((2, 3, 1), dtype('float32'))
+    """
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise ImageError(
+                f"cannot read {name}: it holds Python objects, which convcli does not load "
+                "(allow_pickle=False); save a numeric array"
+            ) from None
+        raise ImageError(f"cannot read {name}: truncated or corrupt .npy file ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise ImageError(f"cannot read {name}: truncated or corrupt .npy file ({exc})") from None
+    if array.ndim not in (2, 3) or 0 in array.shape:
+        raise ImageError(
+            f"cannot read {name}: an image array must be (H, W) or (H, W, C), "
+            f"not of shape {array.shape}"
+        )
+    if array.dtype.kind == "f":
+        array = array.astype(np.float32)
+    elif not any(array.dtype == kind for kind in _KEPT):
+        raise ImageError(
+            f"cannot read {name}: arrays of {array.dtype} are not images convcli reads; "
+            "save float, uint8, uint16 or int32"
+        )
+    array = array.astype(array.dtype.newbyteorder("="), copy=False)
+    return np.ascontiguousarray(array.reshape(array.shape[0], array.shape[1], -1))
+
+
+def encode(frames: list[np.ndarray], name: str) -> bytes:
+    """One frame as ``.npy``: ``(H, W)`` for one channel, else ``(H, W, C)``."""
+    if len(frames) != 1:
+        raise ImageError(
+            f"cannot write {name}: .npy holds one frame, this image has {len(frames)}; "
+            "write TIFF to keep them all"
+        )
+    array = frames[0][:, :, 0] if frames[0].shape[2] == 1 else frames[0]
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()

@@ -1,0 +1,117 @@
+"""16-bit PNG, which Pillow reduces to 8 bits for RGB, RGBA and LA: pixels by imagecodecs.
+
+imagecodecs (libpng) encodes and decodes the pixels; the ancillary chunks convcli keeps
+(ICC profile, EXIF, DPI) are read by Pillow and written here, chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+
+from convcli.errors import ImageError
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLOUR_TYPES = {0: "L", 2: "RGB", 4: "LA", 6: "RGBA"}
+_EXIF_PREFIX = b"Exif\x00\x00"
+
+
+def chunks(data: bytes):
+    """Yield ``(type, body)`` for every chunk of a PNG, stopping at IEND or the data's end.
+
+    Examples
+    --------
+    >>> png = SIGNATURE + make_chunk(b"IHDR", bytes(13)) + make_chunk(b"IEND", b"")
+    >>> [kind for kind, _ in chunks(png)]
+    [b'IHDR', b'IEND']
+    """
+    offset = len(SIGNATURE)
+    while offset + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kind = data[offset + 4 : offset + 8]
+        yield kind, data[offset + 8 : offset + 8 + length]
+        if kind == b"IEND":
+            return
+        offset += 12 + length
+
+
+def make_chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, body and CRC."""
+    crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+
+def wants_png16(data: bytes) -> bool:
+    """True for a 16-bit PNG of a colour type Pillow would reduce (RGB, RGBA, LA), or a
+    16-bit grey one with a transparent colour (tRNS), which Pillow reads without it."""
+    if not data.startswith(SIGNATURE) or len(data) < 33 or data[12:16] != b"IHDR":
+        return False
+    depth, colour_type = data[24], data[25]
+    if depth != 16 or colour_type not in _COLOUR_TYPES:
+        return False
+    return colour_type != 0 or any(kind == b"tRNS" for kind, _ in _ancillary(data))
+
+
+def _ancillary(data: bytes):
+    for kind, body in chunks(data):
+        if kind in (b"IDAT", b"IEND"):
+            return
+        yield kind, body
+
+
+def decode(data: bytes, name: str) -> tuple[np.ndarray, str, str]:
+    """A 16-bit PNG's pixels as ``(H, W, C)`` uint16, its layout and its mode name."""
+    import imagecodecs
+
+    layout = _COLOUR_TYPES[data[25]]
+    found = dict(_ancillary(data))
+    if b"acTL" in found:
+        raise ImageError(
+            f"cannot read {name}: 16-bit animated PNG is not supported; convert it to TIFF"
+        )
+    try:
+        array = imagecodecs.png_decode(data)
+    except Exception as exc:  # imagecodecs raises its own PngError for corrupt data
+        raise ImageError(
+            f"cannot read {name}: truncated or corrupt image data ({exc}); "
+            "re-export or re-download it"
+        ) from None
+    array = array.reshape(array.shape[0], array.shape[1], -1).astype(np.uint16, copy=False)
+    mode = f"{layout};16"
+    key = found.get(b"tRNS")
+    if key is not None and layout in ("L", "RGB"):  # a transparent colour: make it alpha
+        colour = np.frombuffer(key, ">u2")[: len(layout)]
+        opaque = (array != colour).any(axis=2, keepdims=True)
+        array = np.concatenate([array, np.where(opaque, 65535, 0).astype(np.uint16)], axis=2)
+        layout += "A"
+    return np.ascontiguousarray(array), layout, mode
+
+
+def encode(array: np.ndarray, metadata: dict) -> bytes:
+    """A 16-bit PNG of an ``(H, W, C)`` uint16 array (C = 1 to 4) with ICC, EXIF and DPI."""
+    import imagecodecs
+
+    pixels = array[:, :, 0] if array.shape[2] == 1 else array
+    data = bytes(imagecodecs.png_encode(np.ascontiguousarray(pixels)))
+    extra = []
+    if metadata.get("icc_profile"):
+        body = b"ICC Profile\x00\x00" + zlib.compress(bytes(metadata["icc_profile"]))
+        extra.append(make_chunk(b"iCCP", body))
+    if metadata.get("dpi"):
+        ppm = [int(float(v) / 0.0254 + 0.5) for v in metadata["dpi"]]
+        extra.append(make_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
+    if metadata.get("exif"):
+        exif = bytes(metadata["exif"])
+        exif = exif[len(_EXIF_PREFIX) :] if exif.startswith(_EXIF_PREFIX) else exif
+        extra.append(make_chunk(b"eXIf", exif))
+    if not extra:
+        return data
+    parts = [SIGNATURE]
+    for kind, body in chunks(data):
+        if kind not in (b"iCCP", b"pHYs", b"eXIf", b"sRGB"):
+            parts.append(make_chunk(kind, body))
+        if kind == b"IHDR":
+            parts.extend(extra)
+    return b"".join(parts)
