@@ -25,7 +25,7 @@ import numpy as np
 
 from convcli.engine.conv import conv2d as _conv2d_memory
 from convcli.engine.conv import prepare
-from convcli.engine.padding import pad_spatial
+from convcli.engine.padding import source_indices
 from convcli.errors import MissingDependencyError, ParameterError
 
 try:
@@ -49,6 +49,7 @@ def conv2d(
     dilation=1,
     groups=1,
     padding_mode="zeros",
+    method="auto",
 ):
     """:func:`convcli.conv2d` on a chunked ``dask.array``, returning a ``dask.array``.
 
@@ -58,15 +59,17 @@ def conv2d(
         ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``, chunked in any way (a NumPy
         array is wrapped with :func:`dask.array.asarray`). The batch axis keeps its chunks;
         the channel axis is brought to one chunk.
-    weight, bias, stride, padding, dilation, groups, padding_mode
+    weight, bias, stride, padding, dilation, groups, padding_mode, method
         As :func:`convcli.conv2d` (PyTorch semantics, every padding mode at the global
-        borders, ``'same'`` with the odd extra row/column at the bottom/right).
+        borders, ``'same'`` with the odd extra row/column at the bottom/right). ``method``
+        is used for every block (``'auto'``: the planner's choice for the call).
 
     Returns
     -------
     dask.array.Array
         Lazy; ``(N, C_out, H_out, W_out)`` (or unbatched), the working dtype of
-        :func:`convcli.conv2d`, and values equal to it (same sums per output sample).
+        :func:`convcli.conv2d`, and values equal to it within the working dtype's rounding
+        (the same bits for the direct and separable methods).
 
     Raises
     ------
@@ -97,7 +100,7 @@ def conv2d(
             "array.compute_chunk_sizes() before convcli.dask.conv2d"
         )
     _, w, b, geometry, unbatched = prepare(
-        _stand_in(x), weight, bias, stride, padding, dilation, groups, padding_mode
+        _stand_in(x), weight, bias, stride, padding, dilation, groups, padding_mode, method
     )
     if unbatched:
         x = x[None]
@@ -133,14 +136,15 @@ def conv2d(
         stride=geometry.stride,
         dilation=geometry.dilation,
         groups=geometry.groups,
+        method=geometry.method,
     )
     return out[0] if unbatched else out
 
 
-def _conv_block(block, weight, bias, stride, dilation, groups):
+def _conv_block(block, weight, bias, stride, dilation, groups, method):
     """The in-memory conv2d, without padding, of one block plus the halo after it."""
     return _conv2d_memory(block, weight, bias, stride=stride, padding=0, dilation=dilation,
-                          groups=groups)
+                          groups=groups, method=method)
 
 
 def _stand_in(x) -> np.ndarray:
@@ -159,9 +163,9 @@ def _stand_in(x) -> np.ndarray:
 def _pad_axis(x, axis: int, before: int, after: int, mode: str):
     """Pad ``x`` along ``axis`` in convcli padding ``mode``, for any padding size.
 
-    The padded samples follow the in-memory engine's padding applied to the indices
-    ``0..n-1``; they are built from runs of that index pattern: forward slices, reversed
-    slices, and one sample repeated.
+    The padded samples read the input samples the engine's :func:`source_indices` names
+    (the in-memory padding's meaning); they are built from runs of those indices: forward
+    slices, reversed slices, and one sample repeated.
     """
     if not (before or after):
         return x
@@ -169,9 +173,8 @@ def _pad_axis(x, axis: int, before: int, after: int, mode: str):
     if mode == "zeros":
         head, tail = [_zeros_along(x, axis, before)], [_zeros_along(x, axis, after)]
     else:
-        # The engine's own padding, applied to the indices: which sample each position reads.
-        index = pad_spatial(np.arange(n)[None], (0, 0, before, after), mode)[0]
-        head, tail = _take_runs(x, axis, index[:before]), _take_runs(x, axis, index[before + n:])
+        head = _take_runs(x, axis, source_indices(range(-before, 0), n, mode))
+        tail = _take_runs(x, axis, source_indices(range(n, n + after), n, mode))
     pieces = [p for p in [*head, x, *tail] if p.shape[axis]]
     return da.concatenate(pieces, axis=axis)
 

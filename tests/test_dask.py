@@ -20,6 +20,9 @@ from convcli.dask import conv2d  # noqa: E402
 from convcli.engine import PADDING_MODES  # noqa: E402
 from convcli.errors import ParameterError  # noqa: E402
 
+# float64 tolerance: blocks may take another method (FFT, GEMM) than the whole array would.
+TOL = 1e-10
+
 # Chunkings of a (2, 4, 11, 13) input: both spatial axes split, irregularly, and into
 # chunks smaller than the kernels' halo; the channels split too.
 CHUNKINGS = [
@@ -59,7 +62,7 @@ def test_equals_in_memory_conv2d(mode, chunks, case):
     got = conv2d(da.from_array(x, chunks=chunks), w, b, stride, padding, dilation, groups, mode)
     assert isinstance(got, da.Array)
     assert got.shape == want.shape and got.dtype == want.dtype
-    np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=TOL, atol=TOL)
 
 
 @pytest.mark.parametrize("mode", PADDING_MODES)
@@ -70,7 +73,7 @@ def test_global_borders_against_slow_reference(mode):
     got = conv2d(da.from_array(x, chunks=(1, 1, 2, 3)), w, b, padding="same", dilation=(2, 1),
                  padding_mode=mode).compute(scheduler="sync")
     want = conv2d_reference(x, w, b, (1, 1), pads, (2, 1), 1, mode)
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got, want, rtol=TOL, atol=TOL)
 
 
 @pytest.mark.parametrize("mode", PADDING_MODES)
@@ -80,7 +83,7 @@ def test_padding_larger_than_the_image(mode):
                  padding_mode=mode)
     want = conv2d_reference(x, w, b, (2, 1), (7, 7, 5, 5), (1, 1), 1, mode)
     assert got.shape == want.shape == (1, 2, 8, 11)
-    np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=TOL, atol=TOL)
 
 
 @pytest.mark.parametrize("mode", PADDING_MODES)
@@ -88,7 +91,7 @@ def test_single_pixel_axis(mode):
     x, w, _ = _data(shape=(1, 1, 1, 6), ksize=(3, 3), c_out=1)
     got = conv2d(da.from_array(x, chunks=(1, 1, 1, 2)), w, padding=1, padding_mode=mode)
     want = conv2d_reference(x, w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1, mode)
-    np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=TOL, atol=TOL)
 
 
 @pytest.mark.parametrize("alias, mode", [("constant", "zeros"), ("edge", "replicate"),
@@ -97,7 +100,8 @@ def test_aliases(alias, mode):
     x, w, _ = _data(ksize=(3, 3))
     xd = da.from_array(x, chunks=(1, 4, 5, 5))
     got = conv2d(xd, w, padding=2, padding_mode=alias).compute(scheduler="sync")
-    np.testing.assert_array_equal(got, convcli.conv2d(x, w, padding=2, padding_mode=mode))
+    want = convcli.conv2d(x, w, padding=2, padding_mode=mode)
+    np.testing.assert_allclose(got, want, rtol=TOL, atol=TOL)
 
 
 def test_blocks_really_split_and_halo_smaller_chunks_are_merged():
@@ -110,7 +114,7 @@ def test_blocks_really_split_and_halo_smaller_chunks_are_merged():
     np.testing.assert_allclose(
         got.compute(scheduler="sync"),
         convcli.conv2d(x, w, padding="same", dilation=2, padding_mode="reflect"),
-        rtol=1e-12, atol=1e-12,
+        rtol=TOL, atol=TOL,
     )
 
 
@@ -123,7 +127,7 @@ def test_stride_keeps_chunk_alignment():
     # it. Columns: 10, 20 -> 11, 21 -> 9, 21: blocks of 9, 12, 9 columns.
     assert got.chunks[2] == (2, 3, 2, 2, 1) and got.chunks[3] == (3, 4, 3)
     np.testing.assert_allclose(got.compute(scheduler="sync"),
-                               convcli.conv2d(x, w, stride=3, padding=1), rtol=1e-12)
+                               convcli.conv2d(x, w, stride=3, padding=1), rtol=TOL, atol=TOL)
 
 
 def test_unbatched_input_gives_unbatched_output():
@@ -132,7 +136,7 @@ def test_unbatched_input_gives_unbatched_output():
                  padding_mode="circular")
     want = convcli.conv2d(x, w, b, padding="same", groups=3, padding_mode="circular")
     assert got.shape == want.shape == (6, 8, 9)
-    np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=1e-12)
+    np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=TOL, atol=TOL)
 
 
 @pytest.mark.parametrize("dtype, working", [(np.uint8, np.float32), (np.int16, np.float32),
@@ -149,12 +153,28 @@ def test_dtypes_as_in_memory(dtype, working):
                                rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("method", ["direct", "separable", "fft", "gemm"])
+@pytest.mark.parametrize("mode", ["reflect", "zeros"])
+def test_every_method(method, mode):
+    groups = 4 if method == "separable" else 2  # separable needs per-channel weights
+    x, w, b = _data(ksize=(5, 4), groups=groups)
+    options = dict(padding="same", padding_mode=mode, groups=groups, method=method)
+    got = conv2d(da.from_array(x, chunks=(1, 4, 4, 6)), w, b, **options)
+    want = convcli.conv2d(x, w, b, **options)
+    got = got.compute(scheduler="sync")
+    if method in ("direct", "separable"):  # the same operations per sample: the same bits
+        assert got.tobytes() == want.tobytes()
+    else:
+        np.testing.assert_allclose(got, want, rtol=TOL, atol=TOL)
+
+
 def test_numpy_input_is_accepted():
     x, w, _ = _data(ksize=(3, 3))
     got = conv2d(x, w, padding=1, padding_mode="reflect")
     assert isinstance(got, da.Array)
-    np.testing.assert_array_equal(got.compute(scheduler="sync"),
-                                  convcli.conv2d(x, w, padding=1, padding_mode="reflect"))
+    np.testing.assert_allclose(got.compute(scheduler="sync"),
+                               convcli.conv2d(x, w, padding=1, padding_mode="reflect"),
+                               rtol=TOL, atol=TOL)
 
 
 def test_deterministic_across_schedulers():
@@ -195,6 +215,8 @@ BAD_CALLS = [
     dict(weight_shape=(4, 4, 20, 3)),
     dict(dtype=np.complex128),
     dict(weight_shape=(4, 4, 0, 3)),
+    dict(method="bogus"),
+    dict(method="separable"),  # cross-channel weight
 ]
 
 
@@ -242,4 +264,4 @@ def test_property_equals_in_memory(case, data):
     want = convcli.conv2d(case["x"], *args)
     got = conv2d(da.from_array(case["x"], chunks=chunks), *args)
     assert got.shape == want.shape
-    np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=TOL, atol=TOL)
