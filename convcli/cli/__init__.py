@@ -86,3 +86,8 @@ def run() -> None:
 from convcli.cli.kernels_cmd import kernels_group  # noqa: E402
 
 main.add_command(kernels_group)
+
+from convcli.cli.apply_cmd import apply, preview  # noqa: E402
+
+main.add_command(apply)
+main.add_command(preview)

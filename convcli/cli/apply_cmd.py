@@ -1,0 +1,100 @@
+"""``convcli apply`` and ``convcli preview``: filter an image, or compare kernels by eye.
+
+Thin: parse, resolve the kernels, call :func:`convcli.apply.apply_file` or
+:func:`convcli.preview.preview_sheet`. NumPy, the pipeline and Pillow are imported inside
+the command functions so ``convcli --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from convcli.cli.options import conv_options
+
+_DASH_PATH = click.Path(dir_okay=False, allow_dash=True)
+
+
+def _stdin(name: str):
+    stream = click.get_binary_stream("stdin")
+    if stream.isatty():
+        raise click.UsageError(
+            f"{name} is '-' but standard input is a terminal; pipe an image in "
+            "(e.g. '< photo.png') or give a file name"
+        )
+    return stream
+
+
+def _stdout(name: str):
+    stream = click.get_binary_stream("stdout")
+    if stream.isatty():
+        raise click.UsageError(
+            f"{name} is '-' but standard output is a terminal; redirect it "
+            "(e.g. '> out.png') or give a file name"
+        )
+    return stream
+
+
+@click.command("apply")
+@click.argument("input", type=_DASH_PATH)
+@click.argument("output", type=_DASH_PATH)
+@conv_options
+@click.option("--format", "-f", "format_", metavar="FORMAT",
+              help="Output format: png, jpeg, tiff, bmp, webp, gif or npy (default: from "
+                   "OUTPUT's extension, else the input's format; needed for '-' to change it).")
+@click.option("--quality", "-q", type=click.IntRange(1, 100),
+              help="JPEG/WebP quality 1-100 (JPEG default 95, WebP default lossless).")
+@click.option("--in-place", is_flag=True,
+              help="Allow OUTPUT to be INPUT (replaced atomically once the result is ready).")
+@click.option("--max-pixels", type=click.IntRange(min=1), metavar="N",
+              help="Refuse images of more than N pixels (default: Pillow's ~89 million "
+                   "decompression-bomb limit; a larger N raises it).")
+def apply(input, output, conv, format_, quality, in_place, max_pixels):
+    """Filter INPUT with one or more kernels and write OUTPUT.
+
+    Kernels apply in order, in floating point, with one rounding at the end. Bit depth,
+    alpha, ICC profile, EXIF, DPI and animation frames are kept. '-' as INPUT reads
+    standard input; '-' as OUTPUT writes standard output. The output is written to a
+    temporary file and renamed into place, so an interrupted run leaves nothing behind.
+
+    \b
+    Examples:
+      convcli apply -k gaussian:sigma=2 photo.png blurred.png
+      convcli apply -k sobel --output-map abs photo.png edges.png
+      convcli apply -k gaussian - - < a.png | convcli apply -k sobel - - > b.png
+    """
+    from convcli.apply import ApplyJob, apply_file
+
+    source = _stdin("INPUT") if input == "-" else input
+    target = _stdout("OUTPUT") if output == "-" else output
+    job = ApplyJob(conv.load_kernels(), conv.options(), format=format_, quality=quality,
+                   in_place=in_place, max_pixels=max_pixels)
+    apply_file(source, target, job)
+
+
+@click.command("preview")
+@click.argument("input", type=_DASH_PATH)
+@click.argument("sheet", type=click.Path(dir_okay=False))
+@conv_options
+@click.option("--columns", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Tiles per row of the sheet.")
+def preview(input, sheet, conv, columns):
+    """Write SHEET, a labelled contact sheet: INPUT beside each kernel's result.
+
+    Every --kernel is applied to INPUT on its own (not in a chain), with the shared
+    options; each tile is labelled with its kernel spec. The sheet is 8-bit RGB; alpha
+    is shown over a checkerboard. For animations the first frame is used.
+
+    \b
+    Example:
+      convcli preview -k box:size=5 -k gaussian:sigma=2 -k sharpen photo.png sheet.png
+    """
+    from convcli.images import ImageData, read_image, write_image
+    from convcli.preview import preview_sheet
+
+    source = _stdin("INPUT") if input == "-" else input
+    image = read_image(source)
+    kernels = conv.load_kernels()
+    grid = preview_sheet(image.frames[0], image.layout, kernels, conv.kernels, conv.options(),
+                         columns=columns)
+    write_image(ImageData([grid], "RGB", "PNG", "RGB"), sheet)
+
