@@ -123,6 +123,19 @@ def to_array(frame: Image.Image, mode: str) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+def _narrowed(frames, mode: str, first: str, fmt: str):
+    """Undo the widening Pillow does to later frames: GIF frames after the first come as
+    RGB(A) even when the palette is grey; animated WebP always comes as RGBA."""
+    if fmt == "GIF" and first.startswith("L") and mode.startswith("RGB"):
+        if all((f[:, :, 0:1] == f[:, :, 1:3]).all() for f in frames):
+            frames = [np.ascontiguousarray(np.delete(f, (1, 2), axis=2)) for f in frames]
+            mode = "L" + mode[3:]
+    if fmt == "WEBP" and mode == "RGBA" and all((f[:, :, 3] == 255).all() for f in frames):
+        frames = [np.ascontiguousarray(f[:, :, :3]) for f in frames]
+        mode = "RGB"
+    return frames, mode
+
+
 def layout_of(mode: str) -> str:
     """The ImageData layout of a kept mode."""
     return _LAYOUT.get(mode, mode)
@@ -141,8 +154,11 @@ def read_frames(image: Image.Image, name: str):
             f"cannot read {name}: truncated or corrupt image data ({exc}); "
             "re-export or re-download it"
         ) from None
-    mode = common_mode([kept_mode(frame, name) for frame in images], name)
+    modes = [kept_mode(frame, name) for frame in images]
+    mode = common_mode(modes, name)
     frames = [to_array(frame, mode) for frame in images]
+    if len(frames) > 1:
+        frames, mode = _narrowed(frames, mode, modes[0], image.format)
     metadata = metadata_of(image)
     if len(images) > 1 or image.format in ("GIF", "WEBP") and durations[0] is not None:
         if all(d is not None for d in durations):
@@ -168,9 +184,12 @@ def metadata_of(image: Image.Image) -> dict:
         exif = _tiff_exif(image)
         if exif:
             metadata["exif"] = exif
-    if "dpi" in info:
+    if "dpi" in info and (image.format != "TIFF" or 282 in image.tag_v2):
         metadata["dpi"] = tuple(float(v) for v in info["dpi"])
     return metadata
+
+
+# Pillow reports dpi (1, 1) for a TIFF without resolution tags: only tag 282 counts.
 
 
 def _tiff_exif(image: Image.Image) -> bytes | None:
