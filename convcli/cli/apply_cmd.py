@@ -41,7 +41,7 @@ def _stdout(name: str):
 @click.option("--format", "-f", "format_", metavar="FORMAT",
               help="Output format: png, jpeg, tiff, bmp, webp, gif or npy (default: from "
                    "OUTPUT's extension, else the input's format; needed for '-' to change it).")
-@click.option("--quality", "-q", type=click.IntRange(1, 100),
+@click.option("--quality", type=click.IntRange(1, 100),
               help="JPEG/WebP quality 1-100 (JPEG default 95, WebP default lossless).")
 @click.option("--in-place", is_flag=True,
               help="Allow OUTPUT to be INPUT (replaced atomically once the result is ready).")

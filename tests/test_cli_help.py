@@ -1,0 +1,53 @@
+"""Every command and every option explains itself, and --help stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from convcli.cli import main
+
+
+def walk(command, path=("convcli",)):
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            yield from walk(sub, (*path, name))
+
+
+COMMANDS = list(walk(main))
+
+
+def test_the_main_commands_are_registered():
+    names = {" ".join(path) for path, _ in COMMANDS}
+    assert {"convcli apply", "convcli preview"} <= names
+
+
+@pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_command_and_options_have_help(path, command):
+    assert (command.help or command.short_help or "").strip(), f"{' '.join(path)} has no help"
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert (param.help or "").strip(), f"{' '.join(path)} {param.opts[0]} has no help"
+    result = CliRunner().invoke(main, [*path[1:], "--help"], prog_name="convcli")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: {' '.join(path)}")
+
+
+def test_help_does_not_import_numpy_scipy_or_pillow():
+    code = (
+        "import sys\n"
+        "from convcli.cli import main\n"
+        "try:\n"
+        "    main(['apply', '--help'], prog_name='convcli')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('numpy', 'scipy', 'PIL') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip().endswith("[]")
