@@ -67,7 +67,15 @@ def search_dirs(search_path=None) -> list[Path]:
     if isinstance(search_path, (str, os.PathLike)):
         search_path = [search_path]
     env = os.environ.get(ENV_VAR, "").split(os.pathsep)
-    return [Path(d).expanduser() for d in [*(search_path or []), *env] if str(d)]
+    return [_expand(d) for d in [*(search_path or []), *env] if str(d)]
+
+
+def _expand(path) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded, when there is such a home."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # "~nosuchuser"
+        return Path(path)
 
 
 def _looks_like_path(text: str) -> bool:
@@ -176,7 +184,7 @@ class _Resolver:
         if is_imagemagick(text):
             return parse_imagemagick(text, f"inline ImageMagick kernel {short!r}")
         if _looks_like_path(text):
-            path = Path(text).expanduser()
+            path = _expand(text)
             if base is not None and not path.is_absolute():
                 path = base / path
             return self.file(path)
