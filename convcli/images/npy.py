@@ -39,6 +39,7 @@ def decode(data: bytes, name: str) -> np.ndarray:
             f"cannot read {name}: an image array must be (H, W) or (H, W, C), "
             f"not of shape {array.shape}"
         )
+    array = array.astype(array.dtype.newbyteorder("="), copy=False)
     if array.dtype.kind == "f":
         array = array.astype(np.float32)
     elif not any(array.dtype == kind for kind in _KEPT):
@@ -46,7 +47,6 @@ def decode(data: bytes, name: str) -> np.ndarray:
             f"cannot read {name}: arrays of {array.dtype} are not images convcli reads; "
             "save float, uint8, uint16 or int32"
         )
-    array = array.astype(array.dtype.newbyteorder("="), copy=False)
     return np.ascontiguousarray(array.reshape(array.shape[0], array.shape[1], -1))
 
 

@@ -254,7 +254,8 @@ def _save_options(image, fmt: str, quality: int | None) -> dict:
             options.update(lossless=True, quality=100, exact=True)
         else:
             options["quality"] = quality
-    if fmt == "TIFF":
+    if fmt == "TIFF" and not _has_exif_directories(metadata.get("exif")):
+        # libtiff cannot write EXIF sub-directories: such files go uncompressed
         options["compression"] = "tiff_adobe_deflate"
     if len(image.frames) > 1 or fmt in ("GIF", "WEBP"):
         if "durations" in metadata:
@@ -262,3 +263,11 @@ def _save_options(image, fmt: str, quality: int | None) -> dict:
         if "loop" in metadata:
             options["loop"] = int(metadata["loop"])
     return options
+
+
+def _has_exif_directories(exif: bytes | None) -> bool:
+    if not exif:
+        return False
+    parsed = Image.Exif()
+    parsed.load(exif)
+    return any(tag in parsed for tag in _EXIF_IFDS)

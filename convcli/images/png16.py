@@ -81,7 +81,9 @@ def decode(data: bytes, name: str) -> tuple[np.ndarray, str, str]:
     array = array.reshape(array.shape[0], array.shape[1], -1).astype(np.uint16, copy=False)
     mode = f"{layout};16"
     key = found.get(b"tRNS")
-    if key is not None and layout in ("L", "RGB"):  # a transparent colour: make it alpha
+    if array.shape[2] == len(layout) + 1:  # the decoder applied the transparent colour
+        layout += "A"
+    elif key is not None and layout in ("L", "RGB"):  # a transparent colour: make it alpha
         colour = np.frombuffer(key, ">u2")[: len(layout)]
         opaque = (array != colour).any(axis=2, keepdims=True)
         array = np.concatenate([array, np.where(opaque, 65535, 0).astype(np.uint16)], axis=2)

@@ -62,8 +62,9 @@ def read_image(source, *, max_pixels: int | None = None) -> ImageData:
     if image.format == "PNG" and png16.wants_png16(data):
         array, layout, mode = png16.decode(data, name)
         return ImageData([array], layout, "PNG", mode, pillow_io.metadata_of(image))
+    mode = image.mode  # of the first frame: reading the others moves on
     frames, layout, metadata = pillow_io.read_frames(image, name)
     fmt = "JPEG" if image.format == "MPO" else image.format
     if fmt == "JPEG":
         frames = frames[:1]  # MPO: the main picture; the others are previews or views
-    return ImageData(frames, layout, fmt, image.mode, metadata)
+    return ImageData(frames, layout, fmt, mode, metadata)

@@ -30,6 +30,8 @@ def wants_tifffile(data: bytes) -> bool:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
             kind = (page.bitspersample, page.samplesperpixel)
+            if int(page.photometric) == 0 and kind[0] > 8:  # Pillow ignores min-is-white
+                return True
             return kind not in _PILLOW_MODES or page.planarconfig == 2 and kind[1] > 1
     except Exception:  # let Pillow try, and report
         return False
