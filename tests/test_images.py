@@ -456,3 +456,51 @@ def test_bad_quality(tmp_path, quality):
         write_image(
             ImageData([_random((2, 2, 3))], "RGB", "PNG"), tmp_path / "o.jpg", quality=quality
         )
+
+
+# ---------------------------------------------------------------- Pillow's wide modes
+
+
+@pytest.mark.parametrize(
+    "mode, fmt, dtype, values",
+    [
+        ("I;16", "PNG", np.uint16, [[0, 1], [40000, 65535]]),
+        ("I;16", "TIFF", np.uint16, [[0, 1], [40000, 65535]]),
+        ("I", "TIFF", np.int32, [[-5, 0], [70000, 2**31 - 1]]),
+        ("F", "TIFF", np.float32, [[-0.5, 0.0], [0.25, 3.5]]),
+    ],
+)
+def test_read_wide_single_channel_modes_from_pillow(tmp_path, mode, fmt, dtype, values):
+    array = np.array(values, {"I;16": "<u2", "I": "=i4", "F": "=f4"}[mode])
+    Image.frombytes(mode, (2, 2), array.tobytes()).save(tmp_path / "w", format=fmt)
+    image = read_image(tmp_path / "w")
+    assert (image.layout, image.mode, image.frames[0].dtype) == ("L", mode, dtype)
+    np.testing.assert_array_equal(image.frames[0][:, :, 0], values)
+    write_image(image, tmp_path / "again.tif")  # and back through Pillow
+    reopened = Image.open(tmp_path / "again.tif")
+    assert reopened.mode == mode
+    np.testing.assert_array_equal(np.asarray(reopened), values)
+
+
+def test_read_rgba_premultiplied_tiff_unpremultiplies(tmp_path):
+    # Pillow reads associated alpha as RGBa: convcli gives straight RGBA
+    premultiplied = np.array([[[100, 50, 0, 200], [0, 0, 0, 0]]], np.uint8)
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "a.tif", premultiplied, photometric="rgb", extrasamples=[1])
+    image = read_image(tmp_path / "a.tif")
+    assert image.layout == "RGBA"
+    np.testing.assert_allclose(image.frames[0][0, 0], [128, 64, 0, 200], atol=1)
+    assert image.frames[0][0, 1, 3] == 0
+
+
+def test_read_rgba_premultiplied_16_bit_tiff_unpremultiplies(tmp_path):
+    import tifffile
+
+    premultiplied = np.array([[[30000, 15000, 0, 40000], [0, 0, 0, 0]]], np.uint16)
+    tifffile.imwrite(tmp_path / "a.tif", premultiplied, photometric="rgb", extrasamples=[1])
+    image = read_image(tmp_path / "a.tif")
+    assert image.layout == "RGBA" and image.frames[0].dtype == np.uint16
+    expected = np.rint(np.array([30000, 15000, 0]) * 65535 / 40000)
+    np.testing.assert_array_equal(image.frames[0][0, 0], [*expected, 40000])
+    np.testing.assert_array_equal(image.frames[0][0, 1], [0, 0, 0, 0])

@@ -71,6 +71,17 @@ def _as_frame(page, name: str) -> np.ndarray:
     )
 
 
+def _unpremultiply(frame: np.ndarray) -> np.ndarray:
+    """Straight colour from associated (premultiplied) alpha; 0 where alpha is 0."""
+    top = np.iinfo(frame.dtype).max if frame.dtype.kind in "ui" else 1.0
+    colour = frame[:, :, :-1].astype(np.float64)
+    alpha = frame[:, :, -1:].astype(np.float64)
+    straight = np.divide(colour * top, alpha, out=np.zeros_like(colour), where=alpha > 0)
+    if frame.dtype.kind in "ui":
+        straight = np.clip(np.rint(straight), 0, top)
+    return np.concatenate([straight.astype(frame.dtype), frame[:, :, -1:]], axis=2)
+
+
 def _metadata(page) -> dict:
     metadata = {}
     tags = page.tags
@@ -104,6 +115,7 @@ def decode(data: bytes, name: str, limit: int | None):
             layout = _layout(first, frames[0].shape[2])
             metadata = _metadata(first)
             miniswhite = int(first.photometric) == 0
+            associated = tuple(int(v) for v in first.extrasamples)[:1] == (1,)
     except ImageError:
         raise
     except Exception as exc:  # tifffile and imagecodecs raise many kinds for bad data
@@ -115,6 +127,8 @@ def decode(data: bytes, name: str, limit: int | None):
             f"cannot read {name}: its pages differ in size or sample type; "
             "convcli needs one kind for all frames"
         )
+    if associated and layout.endswith("A"):
+        frames = [_unpremultiply(frame) for frame in frames]
     if miniswhite and frames[0].dtype.kind == "u":
         top = np.iinfo(frames[0].dtype).max
         frames = [np.concatenate([top - f[:, :, :1], f[:, :, 1:]], axis=2) for f in frames]
