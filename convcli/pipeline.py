@@ -38,7 +38,7 @@ from convcli.mapping import (
     to_working,
     working_float,
 )
-from convcli.responses import affine, kernel_hw, resample_like, response, weight_of
+from convcli.responses import affine, kernel_hw, label, resample_like, response, weight_of
 
 #: What ``channel_mode`` accepts.
 CHANNEL_MODES = ("per-channel", "cross")
@@ -241,12 +241,12 @@ def default_alpha(kernels, opts: FilterOptions) -> str:
 def _premultiply_problem(kernel, opts: FilterOptions) -> str | None:
     """Why ``kernel`` cannot filter premultiplied colour, or None when it can."""
     if kernel.is_bank:
-        return f"kernel {kernel.name!r} is a bank (members combined by {kernel.combine})"
+        return f"kernel {label(kernel)} is a bank (members combined by {kernel.combine})"
     if kernel.weight.ndim != 2:
-        return f"kernel {kernel.name!r} is 4-D (it mixes channels as given)"
+        return f"kernel {label(kernel)} is 4-D (it mixes channels as given)"
     w = weight_of(kernel, opts)
     if not w.sum() > 1e-9 * np.abs(w).sum():
-        return f"the weights of kernel {kernel.name!r} sum to {w.sum():g} (alpha would vanish)"
+        return f"the weights of kernel {label(kernel)} sum to {w.sum():g} (alpha would vanish)"
     return None
 
 
@@ -334,7 +334,7 @@ def _check_channels(kernel, colour, colour_layout, name, split, layout):
         elif split and c_in == have + 1:
             hint = "use --alpha channel to filter alpha as an ordinary channel"
         raise KernelError(
-            f"kernel {kernel.name!r} expects {c_in} input channels but {name} has {what}; {hint}"
+            f"kernel {label(kernel)} expects {c_in} input channels but {name} has {what}; {hint}"
         )
     return colour
 

@@ -16,6 +16,20 @@ if TYPE_CHECKING:
     from convcli.pipeline import FilterOptions
 
 
+def label(kernel) -> str:
+    """How messages name a kernel: its file when it came from one, else its name (quoted).
+
+    Examples
+    --------
+    >>> from convcli.kernels.kernel import Kernel
+    >>> label(Kernel("x", [[1.0]], source="k/x.npy")), label(Kernel("box", [[1.0]]))
+    ("'k/x.npy'", "'box'")
+    """
+    if kernel.source not in ("builtin", "inline", "array", ""):
+        return repr(str(kernel.source))
+    return repr(kernel.name)
+
+
 def affine(kernel, values):
     """``kernel.scale * values + kernel.offset`` (the kernel's own output mapping)."""
     if kernel.scale != 1.0 or kernel.offset != 0.0:
@@ -38,7 +52,7 @@ def weight_of(kernel, opts: FilterOptions) -> np.ndarray:
     sums = w.sum(axis=(-3, -2, -1), keepdims=True) if w.ndim == 4 else w.sum()
     if np.any(np.abs(sums) <= 1e-12 * np.abs(w).sum()):
         raise KernelError(
-            f"kernel {kernel.name!r} sums to 0 and cannot be normalized; leave out --normalize"
+            f"kernel {label(kernel)} sums to 0 and cannot be normalized; leave out --normalize"
         )
     return w / sums
 
@@ -49,10 +63,10 @@ def response(kernel, x, opts: FilterOptions) -> np.ndarray:
         responses = [affine(m, response(m, x, opts)) for m in kernel.members]
         if len({r.shape for r in responses}) != 1:
             raise KernelError(
-                f"the members of bank {kernel.name!r} give results of different sizes "
+                f"the members of bank {label(kernel)} give results of different sizes "
                 f"({', '.join(str(r.shape[1:]) for r in responses)}); use --padding same"
             )
-        return combine(responses, kernel.combine, kernel.name)
+        return combine(responses, kernel.combine, label(kernel))
     w = weight_of(kernel, opts).astype(x.dtype)
     bias = None if kernel.bias is None else np.asarray(kernel.bias, dtype=x.dtype)
     channels = x.shape[0]
@@ -65,7 +79,7 @@ def response(kernel, x, opts: FilterOptions) -> np.ndarray:
     return convolve(x, np.broadcast_to(w, (channels, 1, *w.shape)), None, channels, opts)
 
 
-def combine(responses, how: str, name: str = "bank") -> np.ndarray:
+def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:
     """Combine a bank's member responses pixel by pixel.
 
     Examples
@@ -82,7 +96,7 @@ def combine(responses, how: str, name: str = "bank") -> np.ndarray:
     ops = {"max": np.max, "min": np.min, "sum": np.sum, "mean": np.mean}
     if how not in ops:
         raise KernelError(
-            f"bank {name!r} has combine {how!r}; accepted: magnitude, {', '.join(ops)}"
+            f"bank {name} has combine {how!r}; accepted: magnitude, {', '.join(ops)}"
         )
     return ops[how](stack, axis=0)
 

@@ -1,0 +1,244 @@
+"""``convcli apply`` and ``convcli preview`` from the command line: exit codes, exact error
+lines, pipes through real processes, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from convcli import filter_image
+from convcli.cli import main
+from convcli.images import ImageData, read_image, write_image
+from convcli.kernels import load_kernel
+
+RNG = np.random.default_rng(0)
+CONVCLI = [sys.executable, "-m", "convcli"]
+
+
+def invoke(*args, input=None):
+    return CliRunner().invoke(main, list(map(str, args)), prog_name="convcli", input=input)
+
+
+@pytest.fixture
+def rgb(tmp_path) -> Path:
+    path = tmp_path / "in.png"
+    write_image(ImageData([RNG.integers(0, 256, (24, 32, 3), dtype=np.uint8)], "RGB", "PNG"),
+                path)
+    return path
+
+
+@pytest.fixture
+def rgba(tmp_path) -> Path:
+    path = tmp_path / "in_rgba.png"
+    write_image(ImageData([RNG.integers(0, 256, (12, 16, 4), dtype=np.uint8)], "RGBA", "PNG"),
+                path)
+    return path
+
+
+def pixels(path) -> np.ndarray:
+    return read_image(path).frames[0]
+
+
+def test_apply_writes_what_filter_image_computes(rgb, tmp_path):
+    out = tmp_path / "out.png"
+    result = invoke("apply", "-k", "gaussian:sigma=2", "-k", "sharpen", "--padding-mode",
+                    "replicate", rgb, out)
+    assert result.exit_code == 0, result.output
+    want = filter_image(pixels(rgb), ["gaussian:sigma=2", "sharpen"], padding_mode="replicate")
+    assert np.array_equal(pixels(out), want)
+
+
+@pytest.mark.parametrize("args,check", [
+    (["--stride", "2"], lambda a, b: a.shape == (12, 16, 3)),
+    (["--stride", "2,1", "--padding", "valid"], lambda a, b: a.shape == (11, 30, 3)),
+    (["--dilation", "2", "--padding", "3"], lambda a, b: a.shape == (26, 34, 3)),
+    (["--depth", "16"], lambda a, b: a.dtype == np.uint16),
+    (["--channel-mode", "cross"], lambda a, b: (a[..., 0] == a[..., 1]).all()),
+    (["--output-map", "offset", "--scale", "0"], lambda a, b: (a == 128).all()),
+    (["--scale", "0", "--offset", "7"], lambda a, b: (a == 7).all()),
+    (["--no-normalize", "-k", "[[1, 1]]", "--output-map", "normalize"],
+     lambda a, b: a.max() == 255 and a.min() == 0),
+])
+def test_options_reach_the_pipeline(args, check, rgb, tmp_path):
+    out = tmp_path / "o.png"
+    result = invoke("apply", "-k", "box", *args, rgb, out)
+    assert result.exit_code == 0, result.output
+    assert check(pixels(out), pixels(rgb))
+
+
+def test_alpha_option_and_kernel_path(rgba, tmp_path):
+    kdir = tmp_path / "kernels"
+    kdir.mkdir()
+    np.save(kdir / "mix.npy", np.ones((1, 3, 1, 1)) / 3)
+    out = tmp_path / "o.png"
+    result = invoke("apply", "--kernel-path", kdir, "-k", "mix", "--alpha", "preserve",
+                    rgba, out)
+    assert result.exit_code == 0, result.output
+    got = read_image(out)
+    assert got.layout == "LA"
+    assert np.array_equal(got.frames[0][..., 1], pixels(rgba)[..., 3])
+
+
+@pytest.mark.parametrize("args,code,line", [
+    (["-k", "nosuch"], 2,
+     "Error: unknown kernel 'nosuch'; run 'convcli kernels list' to see the kernels, "
+     "or give a file path"),
+    (["-k", "box", "--stride", "0"], 2,
+     "Error: Invalid value for '--stride' / '-s': '0' is not a positive integer N or a pair "
+     "H,W (see 'convcli apply --help')"),
+    (["-k", "box", "--padding", "full"], 2,
+     "Error: Invalid value for '--padding' / '-p': 'full' is not 'same', 'valid', a "
+     "non-negative integer N or a pair H,W (see 'convcli apply --help')"),
+    (["-k", "sobel", "--alpha", "premultiply"], 2,
+     "Error: --alpha premultiply needs blur-like 2-D kernels but kernel 'sobel' is a bank "
+     "(members combined by magnitude); use --alpha preserve or --alpha channel"),
+    (["-k", "sobel", "--normalize"], 2,
+     "Error: kernel 'sobel-x' sums to 0 and cannot be normalized; leave out --normalize"),
+    (["-k", "box", "--format", "xyz"], 1,
+     "Error: cannot write {out}: unknown image format 'xyz'; convcli writes PNG, JPEG, TIFF, "
+     "BMP, WEBP, GIF, NPY"),
+])
+def test_errors_are_one_line_with_exit_code(args, code, line, rgba, tmp_path):
+    out = tmp_path / "o.png"
+    result = invoke("apply", *args, rgba, out)
+    assert result.exit_code == code
+    assert result.output == line.format(out=out) + "\n"
+    assert not out.exists()
+
+
+def test_four_d_kernel_that_does_not_fit_names_file_and_image(rgba, tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((3, 3, 1, 1)))
+    result = invoke("apply", "-k", tmp_path / "x.npy", rgba, tmp_path / "o.png")
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: kernel '{tmp_path / 'x.npy'}' expects 3 input channels but '{rgba}' has 4 "
+        "(RGBA); use --alpha preserve to filter only the colour channels\n")
+
+
+def test_io_errors_exit_1(rgb, tmp_path):
+    result = invoke("apply", "-k", "box", tmp_path / "missing.png", tmp_path / "o.png")
+    assert (result.exit_code, result.output) == (
+        1, f"Error: cannot read {tmp_path / 'missing.png'}: no such file\n")
+    write_image(ImageData([np.zeros((4, 4, 3), np.uint16)], "RGB", "PNG"), tmp_path / "16.png")
+    result = invoke("apply", "-k", "box", tmp_path / "16.png", tmp_path / "o.jpg")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: cannot write {tmp_path / 'o.jpg'}: JPEG cannot hold 16-bit samples; write PNG "
+        "or TIFF to keep them, or reduce the depth (--depth 8)\n")
+    assert invoke("apply", "-k", "box", "--depth", "8", tmp_path / "16.png",
+                  tmp_path / "o.jpg").exit_code == 0
+
+
+def test_same_file_refused_then_in_place(rgb):
+    result = invoke("apply", "-k", "box", rgb, rgb)
+    assert (result.exit_code, result.output) == (
+        2, f"Error: OUTPUT '{rgb}' is the INPUT file; give another output name, or --in-place "
+           "to replace the input\n")
+    before = pixels(rgb)
+    assert invoke("apply", "-k", "box", "--in-place", rgb, rgb).exit_code == 0
+    assert np.array_equal(pixels(rgb), filter_image(before, "box"))
+
+
+def test_stdin_to_stdout_in_process(rgb):
+    result = CliRunner().invoke(main, ["apply", "-k", "box", "--format", "npy", "-", "-"],
+                                input=rgb.read_bytes(), prog_name="convcli")
+    assert result.exit_code == 0
+    import io
+
+    got = np.load(io.BytesIO(result.stdout_bytes))
+    want = filter_image(pixels(rgb), "box", depth="32f")
+    assert np.array_equal(got, want)
+
+
+def test_pipes_between_real_processes(rgb, tmp_path):
+    """convcli apply -k gaussian - - <a.png | convcli apply -k sobel - - >b.png"""
+    piped = tmp_path / "piped.png"
+    with open(rgb, "rb") as src, open(piped, "wb") as dst:
+        first = subprocess.Popen([*CONVCLI, "apply", "-k", "gaussian", "-", "-"], stdin=src,
+                                 stdout=subprocess.PIPE)
+        second = subprocess.run([*CONVCLI, "apply", "-k", "sobel", "-", "-"],
+                                stdin=first.stdout, stdout=dst, check=True, timeout=120)
+        first.stdout.close()
+        assert first.wait(timeout=120) == 0 and second.returncode == 0
+    step = tmp_path / "step.png"
+    assert invoke("apply", "-k", "gaussian", rgb, step).exit_code == 0
+    assert invoke("apply", "-k", "sobel", step, tmp_path / "two.png").exit_code == 0
+    assert piped.read_bytes() == (tmp_path / "two.png").read_bytes()
+    assert read_image(piped).format == "PNG"
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_ctrl_c_exits_130_and_leaves_no_output(tmp_path):
+    big = tmp_path / "big.npy"
+    np.save(big, RNG.random((1500, 1500, 3), dtype=np.float32))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    kernels = ["-k", "[[1,2,3,4,5,6,7],[7,6,5,4,3,2,1],[1,3,5,7,5,3,1]]"] * 200
+    proc = subprocess.Popen([*CONVCLI, "apply", *kernels, big, out_dir / "o.npy"],
+                            stderr=subprocess.PIPE)
+    try:
+        # interrupt once it is well into the work (imports and reading take far less CPU)
+        while proc.poll() is None and _cpu_seconds(proc.pid) < 3.0:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the job finished before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert err.decode().strip().splitlines()[-1] == "Error: interrupted"
+    assert list(out_dir.iterdir()) == []  # no output, no temporary
+
+
+def test_preview_sheet(rgb, tmp_path):
+    sheet = tmp_path / "sheet.png"
+    result = invoke("preview", "-k", "box:size=5", "-k", "sobel", "--columns", "2", rgb, sheet)
+    assert result.exit_code == 0, result.output
+    got = read_image(sheet)
+    assert got.layout == "RGB" and got.frames[0].dtype == np.uint8
+    grid = got.frames[0]
+    from convcli.preview import GLYPH_H, MARGIN, contact_sheet, render_text, to_display
+
+    tiles = [pixels(rgb), filter_image(pixels(rgb), "box:size=5"), filter_image(pixels(rgb),
+                                                                                "sobel")]
+    want = contact_sheet([to_display(t, "RGB") for t in tiles], ["input", "box:size=5", "sobel"],
+                         columns=2)
+    assert np.array_equal(grid, want)
+    # the second tile's label is drawn in ink where the font has it, above the tile
+    label = render_text("box:size=5")
+    cell_w = max(32, len("box:size=5") * 6)
+    left = MARGIN + cell_w + MARGIN
+    drawn = grid[MARGIN : MARGIN + GLYPH_H, left : left + label.shape[1], 0] == 0
+    assert np.array_equal(drawn, label)
+    band = GLYPH_H + MARGIN // 2
+    x = left + (cell_w - 32) // 2
+    assert np.array_equal(grid[MARGIN + band : MARGIN + band + 24, x : x + 32], tiles[1])
+
+
+def test_preview_errors(rgb, tmp_path):
+    result = invoke("preview", "-k", "nosuch", rgb, tmp_path / "s.png")
+    assert result.exit_code == 2 and result.output.startswith("Error: unknown kernel 'nosuch'")
+    assert not (tmp_path / "s.png").exists()
+
+
+@pytest.mark.skipif(shutil.which("convcli") is None, reason="convcli not installed on PATH")
+def test_installed_command_runs_on_a_kernel_by_name(rgb, tmp_path):
+    out = tmp_path / "o.png"
+    subprocess.run(["convcli", "apply", "-k", "gaussian:sigma=2", rgb, out], check=True,
+                   timeout=120)
+    assert np.array_equal(pixels(out), filter_image(pixels(rgb), load_kernel("gaussian:sigma=2")))
