@@ -18,11 +18,6 @@ from pathlib import Path
 
 from convcli.errors import ConvcliError, ParameterError
 
-#: File extensions a batch picks up when no ``--glob`` is given (what convcli reads).
-IMAGE_EXTENSIONS = (
-    ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".npy",
-)
-
 
 @dataclass(frozen=True)
 class BatchItem:
@@ -47,9 +42,30 @@ class ItemResult:
 
 
 def _matches(path: Path, pattern: str | None) -> bool:
-    if pattern is None:
-        return path.suffix.lower() in IMAGE_EXTENSIONS
+    if pattern is None:  # every image extension convcli reads
+        from convcli.images.data import format_for
+
+        return format_for(path.name) is not None
     return fnmatch.fnmatch(path.name, pattern)
+
+
+def output_extension(format: str) -> str:
+    """The usual extension for an output ``--format`` name (``jpeg`` -> ``.jpg``).
+
+    Raises
+    ------
+    ParameterError
+        For a format convcli does not write (the message lists those it does).
+    """
+    from convcli.images.data import FORMATS, format_for
+
+    key = format.strip().lstrip(".")
+    name = key.upper() if key.upper() in FORMATS else format_for("x." + key)
+    if name is None:
+        raise ParameterError(
+            f"unknown output format {format!r}; convcli writes {', '.join(FORMATS)}"
+        )
+    return FORMATS[name][0]
 
 
 def read_file_list(data: bytes, *, null: bool = False) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from convcli.cli.batching import batch_options, is_batch, run_batch_command
 from convcli.cli.options import conv_options
 
 _DASH_PATH = click.Path(dir_okay=False, allow_dash=True)
@@ -35,8 +36,8 @@ def _stdout(name: str):
 
 
 @click.command("apply")
-@click.argument("input", type=_DASH_PATH)
-@click.argument("output", type=_DASH_PATH)
+@click.argument("paths", nargs=-1, metavar="INPUT... OUTPUT",
+                type=click.Path(allow_dash=True))
 @conv_options
 @click.option("--format", "-f", "format_", metavar="FORMAT",
               help="Output format: png, jpeg, tiff, bmp, webp, gif or npy (default: from "
@@ -48,7 +49,8 @@ def _stdout(name: str):
 @click.option("--max-pixels", type=click.IntRange(min=1), metavar="N",
               help="Refuse images of more than N pixels (default: Pillow's ~89 million "
                    "decompression-bomb limit; a larger N raises it).")
-def apply(input, output, conv, format_, quality, in_place, max_pixels):
+@batch_options
+def apply(paths, conv, format_, quality, in_place, max_pixels, **batch):
     """Filter INPUT with one or more kernels and write OUTPUT.
 
     Kernels apply in order, in floating point, with one rounding at the end. Bit depth,
@@ -57,17 +59,42 @@ def apply(input, output, conv, format_, quality, in_place, max_pixels):
     temporary file and renamed into place, so an interrupted run leaves nothing behind.
 
     \b
+    Batch form: 'apply DIR OUTDIR' or 'apply FILE... -o OUTDIR' filters many files on
+    --jobs worker processes (or a Dask --scheduler), with progress, a summary line, an
+    optional JSON --report, and exit code 1 if any file failed.
+
+    \b
     Examples:
       convcli apply -k gaussian:sigma=2 photo.png blurred.png
       convcli apply -k sobel --output-map abs photo.png edges.png
       convcli apply -k gaussian - - < a.png | convcli apply -k sobel - - > b.png
+      convcli apply -k gaussian -r photos/ blurred/ --jobs 2 --report report.json
     """
     from convcli.apply import ApplyJob, apply_file
 
-    source = _stdin("INPUT") if input == "-" else input
-    target = _stdout("OUTPUT") if output == "-" else output
     job = ApplyJob(conv.load_kernels(), conv.options(), format=format_, quality=quality,
                    in_place=in_place, max_pixels=max_pixels)
+    if is_batch(paths, batch["output_dir"], batch["files_from"], batch["recursive"]):
+        from convcli.batch import output_extension
+
+        settings = {"kernels": list(conv.kernels), "options": conv.filter_options,
+                    "format": format_, "quality": quality}
+        extension = output_extension(format_) if format_ else None
+        code = run_batch_command(paths, job, extension=extension, settings=settings, **batch)
+        click.get_current_context().exit(code)
+    if len(paths) != 2:
+        raise click.UsageError(
+            f"expected INPUT and OUTPUT, got {len(paths)} path(s); for several inputs give "
+            "-o OUTDIR"
+        )
+    if batch["jobs"] or batch["scheduler"] or batch["report"] or batch["suffix"]:
+        raise click.UsageError(
+            "--jobs, --scheduler, --report and --suffix apply to the batch form "
+            "(a directory or -o OUTDIR)"
+        )
+    input, output = paths
+    source = _stdin("INPUT") if input == "-" else input
+    target = _stdout("OUTPUT") if output == "-" else output
     apply_file(source, target, job)
 
 
