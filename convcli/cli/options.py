@@ -73,6 +73,19 @@ class PaddingMode(click.ParamType):
         return [CompletionItem(m) for m in PADDING_MODE_NAMES if m.startswith(incomplete)]
 
 
+def complete_kernel(ctx, param, incomplete):
+    """Shell completion for ``--kernel``: kernel names (also from --kernel-path), or files."""
+    from click.shell_completion import CompletionItem
+
+    if "/" in incomplete or incomplete.startswith((".", "~")):
+        return [CompletionItem(incomplete, type="file")]
+    from convcli.kernels import list_kernels
+
+    search = list(ctx.params.get("kernel_path") or ()) or None
+    names = sorted({entry.name for entry in list_kernels(search)})
+    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
+
+
 @dataclass(frozen=True)
 class ConvSettings:
     """What the shared options say, before kernels are loaded."""
@@ -100,6 +113,7 @@ _FILTER_KEYS = ("padding_mode", "padding", "stride", "dilation", "normalize", "c
 
 _OPTIONS = [
     click.option("-k", "--kernel", "kernels", multiple=True, required=True, metavar="SPEC",
+                 shell_complete=complete_kernel,
                  help="Kernel to apply: a name (gaussian:sigma=2, sobel), a file (.json, .npy, "
                       ".npz, .mat) or inline ('[[1,2,1]]'). Repeat to apply several in order "
                       "(one rounding at the end)."),
