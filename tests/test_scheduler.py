@@ -61,3 +61,32 @@ def test_bad_scheduler_addresses(tmp_path, address, message):
     items = make_items(tmp_path, ["a.png"])
     with pytest.raises(ParameterError, match=message):
         list(run_batch(items, copy_upper, DaskExecutor(address)))
+
+
+def test_cli_batch_through_scheduler_equals_local_run(tmp_path, scheduler_address):
+    import numpy as np
+    from click.testing import CliRunner
+
+    from convcli.cli import main
+    from convcli.images import ImageData, write_image
+
+    rng = np.random.default_rng(0)
+    src = tmp_path / "in"
+    for rel in ["a.png", "sub/b.png", "sub/c.png"]:
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, size=(40, 30, 3), dtype=np.uint8)
+        write_image(ImageData([pixels], "RGB", "PNG"), str(src / rel))
+    (src / "sub" / "broken.png").write_bytes(b"not a png")
+    runner = CliRunner()
+    common = ["apply", "-k", "gaussian:sigma=2", "-r", str(src)]
+    local = runner.invoke(main, [*common, str(tmp_path / "local"), "--jobs", "1"])
+    report = tmp_path / "report.json"
+    dask = runner.invoke(main, [*common, str(tmp_path / "dask"), "--scheduler",
+                                scheduler_address, "--report", str(report)])
+    assert local.exit_code == dask.exit_code == 1  # the broken file, in both
+    assert dask.stderr.splitlines()[-1].startswith("convcli: 3 done, 0 skipped, 1 failed")
+    names = sorted(p.relative_to(tmp_path / "local").as_posix()
+                   for p in (tmp_path / "local").rglob("*.png"))
+    assert names == ["a.png", "sub/b.png", "sub/c.png"]
+    for name in names:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
