@@ -504,3 +504,39 @@ def test_read_rgba_premultiplied_16_bit_tiff_unpremultiplies(tmp_path):
     expected = np.rint(np.array([30000, 15000, 0]) * 65535 / 40000)
     np.testing.assert_array_equal(image.frames[0][0, 0], [*expected, 40000])
     np.testing.assert_array_equal(image.frames[0][0, 1], [0, 0, 0, 0])
+
+
+def test_read_unsupported_pillow_mode(tmp_path):
+    Image.new("LAB", (2, 2)).save(tmp_path / "lab.tif")
+    with pytest.raises(
+        ImageError,
+        match=r"lab\.tif: Pillow mode LAB is not supported; convert it to RGB, L or CMYK",
+    ):
+        read_image(tmp_path / "lab.tif")
+
+
+def test_frames_of_mixed_kinds():
+    from convcli.images.pillow_io import common_mode
+
+    assert common_mode(["L", "RGB"], "x") == "RGB"
+    assert common_mode(["LA", "RGB"], "x") == "RGBA"
+    assert common_mode(["L", "L"], "x") == "L"
+    with pytest.raises(
+        ImageError, match=r"^cannot read x: its frames have different kinds \(F, L\)"
+    ):
+        common_mode(["L", "F"], "x")
+
+
+def test_rgb_with_transparent_colour_becomes_rgba(tmp_path):
+    frame = np.array([[[1, 2, 3], [4, 5, 6]]], np.uint8)
+    Image.fromarray(frame).save(tmp_path / "t.png", transparency=(1, 2, 3))
+    image = read_image(tmp_path / "t.png")
+    assert image.layout == "RGBA"
+    assert image.frames[0].tolist() == [[[1, 2, 3, 0], [4, 5, 6, 255]]]
+
+
+def test_grey_with_transparent_level_becomes_la(tmp_path):
+    Image.fromarray(np.array([[7, 8]], np.uint8)).save(tmp_path / "t.png", transparency=7)
+    image = read_image(tmp_path / "t.png")
+    assert image.layout == "LA"
+    assert image.frames[0].tolist() == [[[7, 0], [8, 255]]]

@@ -77,6 +77,8 @@ def kept_mode(frame: Image.Image, name: str) -> str:
         grey = _grey_palette(frame)
         return ("L" if grey else "RGB") + ("A" if transparent else "")
     mode = _KEPT.get(frame.mode)
+    if frame.mode in ("L", "RGB") and "transparency" in frame.info:
+        return frame.mode + "A"  # a transparent colour (PNG tRNS): make it alpha
     if mode is None:
         raise ImageError(
             f"cannot read {name}: Pillow mode {frame.mode} is not supported; "
