@@ -28,20 +28,19 @@ def invoke(*args, input=None):
     return CliRunner().invoke(main, list(map(str, args)), prog_name="convcli", input=input)
 
 
+def random_png(path: Path, shape, layout) -> Path:
+    write_image(ImageData([RNG.integers(0, 256, shape, dtype=np.uint8)], layout, "PNG"), path)
+    return path
+
+
 @pytest.fixture
 def rgb(tmp_path) -> Path:
-    path = tmp_path / "in.png"
-    write_image(ImageData([RNG.integers(0, 256, (24, 32, 3), dtype=np.uint8)], "RGB", "PNG"),
-                path)
-    return path
+    return random_png(tmp_path / "in.png", (24, 32, 3), "RGB")
 
 
 @pytest.fixture
 def rgba(tmp_path) -> Path:
-    path = tmp_path / "in_rgba.png"
-    write_image(ImageData([RNG.integers(0, 256, (12, 16, 4), dtype=np.uint8)], "RGBA", "PNG"),
-                path)
-    return path
+    return random_png(tmp_path / "in_rgba.png", (12, 16, 4), "RGBA")
 
 
 def pixels(path) -> np.ndarray:
@@ -228,6 +227,18 @@ def test_preview_sheet(rgb, tmp_path):
     band = GLYPH_H + MARGIN // 2
     x = left + (cell_w - 32) // 2
     assert np.array_equal(grid[MARGIN + band : MARGIN + band + 24, x : x + 32], tiles[1])
+
+
+def test_shell_completion_offers_kernels_and_modes():
+    from click.shell_completion import ShellComplete
+
+    complete = ShellComplete(main, {}, "convcli", "_CONVCLI_COMPLETE")
+    kernels = [c.value for c in complete.get_completions(["apply", "-k"], "sob")]
+    assert kernels == ["sobel", "sobel-x", "sobel-y"]
+    modes = [c.value for c in complete.get_completions(["apply", "--padding-mode"], "re")]
+    assert modes == ["reflect", "replicate"]
+    files = complete.get_completions(["preview", "-k"], "./my")
+    assert [(c.value, c.type) for c in files] == [("./my", "file")]
 
 
 def test_preview_errors(rgb, tmp_path):
