@@ -18,6 +18,11 @@ from convcli._version import __version__
 from convcli.errors import ConvcliError
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwind like Ctrl-C (temporaries removed, workers stopped)."""
 
 
 def _debug_requested(args) -> bool:
@@ -41,8 +46,13 @@ class ConvcliGroup(click.Group):
         debug = _debug_requested(args)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as exc:
+            # click turns KeyboardInterrupt (and so our Terminated) into Abort.
+            if isinstance(exc.__context__, Terminated):
+                _fail("terminated (SIGTERM)", EXIT_TERMINATED)
             _fail("interrupted", EXIT_INTERRUPTED)
+        except Terminated:
+            _fail("terminated (SIGTERM)", EXIT_TERMINATED)
         except KeyboardInterrupt:
             if debug:
                 raise
@@ -78,8 +88,15 @@ def main(debug: bool) -> None:
     """
 
 
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: SIGTERM unwinds like Ctrl-C, then exits 143."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     main(prog_name="convcli")
 
 
