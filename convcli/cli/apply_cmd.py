@@ -7,6 +7,8 @@ the command functions so ``convcli --help`` stays fast.
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from convcli.cli.batching import batch_options, is_batch, run_batch_command
@@ -16,7 +18,7 @@ _DASH_PATH = click.Path(dir_okay=False, allow_dash=True)
 
 
 def _stdin(name: str):
-    stream = click.get_binary_stream("stdin")
+    stream = sys.stdin.buffer
     if stream.isatty():
         raise click.UsageError(
             f"{name} is '-' but standard input is a terminal; pipe an image in "
@@ -26,7 +28,7 @@ def _stdin(name: str):
 
 
 def _stdout(name: str):
-    stream = click.get_binary_stream("stdout")
+    stream = sys.stdout.buffer
     if stream.isatty():
         raise click.UsageError(
             f"{name} is '-' but standard output is a terminal; redirect it "
