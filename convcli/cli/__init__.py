@@ -72,6 +72,15 @@ class ConvcliGroup(click.Group):
             # The reader of our stdout went away (e.g. `| head`): not an error of ours.
             sys.stderr.close()
             sys.exit(1)
+        except MemoryError:
+            if debug:
+                raise
+            _fail("out of memory; try a smaller image, kernel or --jobs", 1)
+        except Exception as exc:  # a bug: still one line, the traceback on request
+            if debug:
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the "
+                  "traceback, and please report it)", 1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
