@@ -161,9 +161,9 @@ class DaskExecutor:
             ) -> Iterator[ItemResult]:
         if not items:
             return
+        client, cluster = self._connect()
         from distributed import as_completed
 
-        client, cluster = self._connect()
         futures = {}
         try:
             slots = max(2, 2 * sum(client.nthreads().values()))

@@ -173,3 +173,14 @@ def test_sigkill_mid_batch_leaves_only_complete_images(tmp_path):
     subprocess.run(cmd + ["--skip-existing"], check=True)
     for name in sorted(p.name for p in ref.glob("*.png")):
         assert (out / name).read_bytes() == (ref / name).read_bytes()
+
+
+def test_scheduler_without_dask_says_what_to_install(folder, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    code, _, err = run(["apply", "-k", "box", str(folder), str(tmp_path / "out"),
+                        "--scheduler", "local:2"])
+    assert code == 1
+    assert err.startswith("Error: --scheduler needs Dask's distributed scheduler, which is "
+                          "not installed")
+    assert err.rstrip().endswith('install it with: pip install "convcli[dask]"')
+    assert err.count("\n") == 1
