@@ -299,3 +299,24 @@ def test_spec_strings_use_the_registry():
     from convcli.kernels import load_kernel
 
     assert np.array_equal(filter_image(img, "box"), filter_image(img, load_kernel("box")))
+
+
+def test_pytorch_agrees_when_installed():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    img = RNG.integers(0, 256, (13, 10, 3), dtype=np.uint8)
+    x = torch.from_numpy(np.moveaxis(img, 2, 0)[None].astype(np.float64))
+    # a 4-D layer with bias, stride 2 and PyTorch's 'same' padding split (extra at the end)
+    weight, bias = RNG.standard_normal((3, 3, 4, 3)) / 6, RNG.standard_normal(3) * 20
+    got = filter_image(img, Kernel("layer", weight, bias=bias), stride=2)
+    padded = F.pad(x, (1, 1, 1, 2), mode="reflect")  # (left, right, top, bottom)
+    want = F.conv2d(padded, torch.from_numpy(weight), torch.from_numpy(bias), stride=2)
+    want = np.clip(np.rint(np.moveaxis(want[0].numpy(), 0, 2)), 0, 255)
+    assert got.shape == (7, 5, 3) and np.abs(got.astype(int) - want).max() <= 1
+    # cross mode is weight.expand(C, C, kH, kW)
+    k = RNG.random((3, 3)) / 9
+    got = filter_image(img, k, channel_mode="cross", padding_mode="circular")
+    w = torch.from_numpy(k)[None, None].expand(3, 3, 3, 3)
+    want = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="circular"), w)
+    want = np.clip(np.rint(np.moveaxis(want[0].numpy(), 0, 2)), 0, 255)
+    assert np.abs(got.astype(int) - want).max() <= 1
