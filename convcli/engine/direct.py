@@ -38,33 +38,144 @@ def correlate_direct(xpad: np.ndarray, weight: np.ndarray, geometry) -> np.ndarr
     return out.reshape(n, c_out, ho, wo)
 
 
+def group_terms(terms) -> list[tuple[float, list, list]]:
+    """Group ``(view, weight)`` terms by ``|weight|``, in order of first appearance.
+
+    Returns ``[(multiplier, plus_views, minus_views), ...]`` so that the sum of the terms
+    is ``sum(multiplier * (sum(plus) - sum(minus)))``. Zero weights are dropped.
+    """
+    groups: dict = {}
+    for view, weight in terms:
+        if weight == 0:
+            continue
+        key = abs(weight)
+        if key not in groups:
+            groups[key] = (weight, [], [])
+        multiplier, plus, minus = groups[key]
+        (plus if (weight > 0) == (multiplier > 0) else minus).append(view)
+    return list(groups.values())
+
+
+def _sum_views(out: np.ndarray, plus, minus) -> None:
+    """``out = sum(plus) - sum(minus)``, one pass per view."""
+    if len(plus) > 1:
+        np.add(plus[0], plus[1], out=out)
+        plus = plus[2:]
+    elif minus:
+        np.subtract(plus[0], minus[0], out=out)
+        plus, minus = [], minus[1:]
+    else:
+        np.copyto(out, plus[0])
+        plus = []
+    for view in plus:
+        np.add(out, view, out=out)
+    for view in minus:
+        np.subtract(out, view, out=out)
+
+
 def accumulate(dst: np.ndarray, terms, tmp: np.ndarray, first: bool = True) -> None:
     """``dst (+)= sum(weight * view for view, weight in terms)``, in place, in a fixed order.
 
-    ``tmp`` is a preallocated buffer of ``dst``'s shape: one multiply and one add per term,
-    no temporaries. With ``first`` the first term overwrites ``dst``.
+    ``tmp`` is a preallocated buffer of ``dst``'s shape: no temporaries. Taps sharing a
+    weight's magnitude are summed (or subtracted) before one multiply, as symmetric
+    kernels allow; weight 1 needs no multiply and taps of weight 0 are skipped. With
+    ``first`` the result overwrites ``dst``. The operations depend on the weights only,
+    never on where ``dst`` lies in the image, so strips and threads cannot change a bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.array([1.0, 2.0]), np.array([10.0, 20.0])
+    >>> dst, tmp = np.empty(2), np.empty(2)
+    >>> accumulate(dst, [(a, 0.5), (b, -0.5), (a, 0.0)], tmp); dst.tolist()
+    [-4.5, -9.0]
+    >>> accumulate(dst, [(a, 1.0), (b, 1.0)], tmp, first=False); dst.tolist()
+    [6.5, 13.0]
     """
-    for view, weight in terms:
-        if first:
-            np.multiply(view, weight, out=dst)
-            first = False
+    for multiplier, plus, minus in group_terms(terms):
+        if multiplier == 1 and not first:
+            for view in plus:
+                np.add(dst, view, out=dst)
+            for view in minus:
+                np.subtract(dst, view, out=dst)
+            continue
+        if len(plus) == 1 and not minus and multiplier != 1:
+            np.multiply(plus[0], multiplier, out=dst if first else tmp)
         else:
-            np.multiply(view, weight, out=tmp)
+            _sum_views(dst if first else tmp, plus, minus)
+            if multiplier != 1:
+                np.multiply(dst if first else tmp, multiplier, out=dst if first else tmp)
+        if not first:
             np.add(dst, tmp, out=dst)
+        first = False
+    if first:  # every weight was zero
+        dst[...] = 0
 
 
-def strip_taps(buf: np.ndarray, kh: int, kw: int, rows: int, geometry, row_step=None,
-               col_step=None):
-    """``{(i, j): view}``: the ``(rows, W_out)`` view of strip ``buf`` that tap (i, j) reads."""
+def unit_scale(weights: np.ndarray):
+    """``(scale, weights / scale)`` with the largest-magnitude weight scaled to exactly 1.
+
+    Taps of weight 1 need no multiply; the scale is applied once, when the strip's result
+    is written out (:func:`finish`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scale, unit = unit_scale(np.array([0.25, -0.5, 0.25], np.float32))
+    >>> float(scale), unit.tolist()
+    (-0.5, [-0.5, 1.0, -0.5])
+    """
+    flat = weights.reshape(-1)
+    scale = flat[np.argmax(np.abs(flat))] if flat.size else weights.dtype.type(1)
+    if scale == 0:
+        return weights.dtype.type(1), weights
+    return scale, weights / scale
+
+
+def strip_taps(buf: np.ndarray, kh: int, kw: int, rows: int, geometry) -> dict:
+    """``{(i, j): view}``: what tap (i, j) reads from a padded strip ``buf (..., Rp, Wp)``.
+
+    With stride 1 the views are flat: ``(..., L)`` runs of the contiguous strip, where
+    ``L = rows * Wp - (extent_w - 1)``; the result of a flat run is laid out with row
+    stride Wp (see :func:`flat_rows`). NumPy's contiguous loops run fastest on them.
+    Otherwise they are the ``(..., rows, W_out)`` strided views.
+    """
     (sh, sw), (dh, dw), wo = geometry.stride, geometry.dilation, geometry.out_hw[1]
-    sh = sh if row_step is None else row_step
-    sw = sw if col_step is None else col_step
+    if (sh, sw) == (1, 1):
+        wp = buf.shape[-1]
+        flat = buf.reshape(*buf.shape[:-2], -1)
+        length = flat_length(rows, geometry)
+        return {(i, j): flat[..., i * dh * wp + j * dw : i * dh * wp + j * dw + length]
+                for i in range(kh) for j in range(kw)}
     return {
         (i, j): buf[..., i * dh : i * dh + sh * (rows - 1) + 1 : sh,
                     j * dw : j * dw + sw * (wo - 1) + 1 : sw]
         for i in range(kh)
         for j in range(kw)
     }
+
+
+def flat_length(rows: int, geometry) -> int:
+    """Samples of a flat run covering ``rows`` output rows laid out with row stride Wp."""
+    return rows * geometry.padded_hw[1] - (geometry.extent_hw[1] - 1)
+
+
+def flat_rows(acc: np.ndarray, rows: int, geometry) -> np.ndarray:
+    """The ``(rows, W_out)`` output inside a flat result ``acc`` (``rows * Wp`` samples,
+    the first :func:`flat_length` computed) with row stride Wp."""
+    return acc.reshape(rows, geometry.padded_hw[1])[:, : geometry.out_hw[1]]
+
+
+def finish(dst: np.ndarray, acc: np.ndarray, bias, scale=1) -> None:
+    """``dst = scale * acc (+ bias)``: the strip's result into the output."""
+    if scale != 1:
+        np.multiply(acc, scale, out=dst)
+        if bias is not None:
+            np.add(dst, bias, out=dst)
+    elif bias is None:
+        np.copyto(dst, acc)
+    else:
+        np.add(acc, bias, out=dst)
 
 
 def correlate_direct_strips(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarray:
@@ -74,7 +185,7 @@ def correlate_direct_strips(x: np.ndarray, weight: np.ndarray, bias, geometry) -
     its own halo; every output sample sees the same operations in the same order whatever
     the strip height or thread count, so the result is bit-identical for all of them.
     """
-    from convcli.engine.strips import padded_strip, row_ranges, run_tasks, scratch, strip_rows
+    from convcli.engine.strips import Border, row_ranges, run_tasks, scratch, strip_rows
 
     n = x.shape[0]
     c_out, c_in_g, kh, kw = weight.shape
@@ -82,25 +193,32 @@ def correlate_direct_strips(x: np.ndarray, weight: np.ndarray, bias, geometry) -
     c_out_g = c_out // g
     ho, wo = geometry.out_hw
     sh, eh = geometry.stride[0], geometry.extent_hw[0]
+    wp = geometry.padded_hw[1]
+    flat = geometry.stride == (1, 1)
+    border = Border(geometry)
+    scaled = [unit_scale(weight[o]) for o in range(c_out)]
     out = np.empty((n, c_out, ho, wo), dtype=x.dtype)
-    row_bytes = (c_in_g * sh + 2) * geometry.padded_hw[1] * x.itemsize
+    row_bytes = (c_in_g * sh + 2) * wp * x.itemsize
     ranges = row_ranges(ho, strip_rows(ho, row_bytes, tasks_per_row=n))
 
     def task(item):
         b_, (r0, r1) = item
         rows = r1 - r0
-        tmp = scratch("tmp", (rows, wo), x.dtype)
+        shape = (flat_length(rows, geometry),) if flat else (rows, wo)
+        tmp = scratch("tmp", shape, x.dtype)
+        whole = scratch("acc", (rows * wp,) if flat else shape, x.dtype)
+        acc = whole[: shape[0]] if flat else whole
         for gi in range(g):
-            strip = padded_strip(x[b_, gi * c_in_g : (gi + 1) * c_in_g],
-                                 r0 * sh, (r1 - 1) * sh + eh, geometry)
+            strip = border.strip(x[b_, gi * c_in_g : (gi + 1) * c_in_g],
+                                 r0 * sh, (r1 - 1) * sh + eh)
             taps = strip_taps(strip, kh, kw, rows, geometry)
             for o in range(gi * c_out_g, (gi + 1) * c_out_g):
-                dst = out[b_, o, r0:r1]
-                terms = ((view[ci], weight[o, ci, i, j])
+                scale, unit = scaled[o]
+                terms = ((view[ci], unit[ci, i, j])
                          for ci in range(c_in_g) for (i, j), view in taps.items())
-                accumulate(dst, terms, tmp)
-                if bias is not None:
-                    np.add(dst, bias[o], out=dst)
+                accumulate(acc, terms, tmp)
+                finish(out[b_, o, r0:r1], flat_rows(whole, rows, geometry) if flat else acc,
+                       None if bias is None else bias[o], scale)
 
     run_tasks(task, [(b_, r) for b_ in range(n) for r in ranges])
     return out

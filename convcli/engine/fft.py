@@ -38,7 +38,7 @@ def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarr
     """Correlate unpadded ``x (N, C_in, H, W)`` with ``weight`` by FFT, band by band."""
     import scipy.fft
 
-    from convcli.engine.strips import padded_strip, row_ranges, run_tasks
+    from convcli.engine.strips import Border, row_ranges, run_tasks
 
     n = x.shape[0]
     c_out, c_in_g, kh, kw = weight.shape
@@ -54,6 +54,7 @@ def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarr
     # Correlation = multiplication by the conjugate spectrum of the kernel.
     spectrum = np.conj(scipy.fft.rfft2(dilated, s=shape))
     out = np.empty((n, c_out, ho, wo), dtype=x.dtype)
+    border = Border(geometry)
     full_rows = hp - eh + 1
     wf = wp - ew + 1
 
@@ -64,8 +65,8 @@ def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarr
         if o0 >= o1:
             return
         for gi in range(g):
-            strip = padded_strip(x[b_, gi * c_in_g : (gi + 1) * c_in_g], q0, q1 + eh - 1,
-                                 geometry, name="fft")
+            strip = border.strip(x[b_, gi * c_in_g : (gi + 1) * c_in_g], q0, q1 + eh - 1,
+                                 name="fft")
             spec = scipy.fft.rfft2(strip, s=shape, workers=1)
             for o in range(gi * c_out_g, (gi + 1) * c_out_g):
                 prod = spec[0] * spectrum[o, 0]

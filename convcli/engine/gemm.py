@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convcli.engine.direct import strip_taps
+from convcli.engine.direct import finish, flat_length, flat_rows, strip_taps
 
 #: Bytes of the per-strip column matrix: a few strips' worth fit in L2 together.
 COLUMNS_BYTES = 1024 * 1024
@@ -19,7 +19,7 @@ COLUMNS_BYTES = 1024 * 1024
 
 def correlate_gemm(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarray:
     """Correlate unpadded ``x (N, C_in, H, W)`` with ``weight`` by im2col + matmul."""
-    from convcli.engine.strips import padded_strip, row_ranges, run_tasks, scratch, strip_rows
+    from convcli.engine.strips import Border, row_ranges, run_tasks, scratch, strip_rows
 
     n = x.shape[0]
     c_out, c_in_g, kh, kw = weight.shape
@@ -28,24 +28,30 @@ def correlate_gemm(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndar
     k = c_in_g * kh * kw
     ho, wo = geometry.out_hw
     sh, eh = geometry.stride[0], geometry.extent_hw[0]
+    wp = geometry.padded_hw[1]
+    flat = geometry.stride == (1, 1)
+    border = Border(geometry)
     matrices = weight.reshape(g, c_out_g, k)
     out = np.empty((n, c_out, ho, wo), dtype=x.dtype)
-    rows_per = strip_rows(ho, k * wo * x.itemsize, tasks_per_row=n, budget=COLUMNS_BYTES)
+    row = (wp if flat else wo) * x.itemsize
+    rows_per = strip_rows(ho, k * row, tasks_per_row=n, budget=COLUMNS_BYTES)
 
     def task(item):
         b_, (r0, r1) = item
         rows = r1 - r0
-        cols = scratch("cols", (c_in_g, kh, kw, rows, wo), x.dtype)
+        width = flat_length(rows, geometry) if flat else rows * wo
+        cols = scratch("cols", (c_in_g, kh, kw, width), x.dtype)
+        res = scratch("res", (c_out_g, rows * wp if flat else width), x.dtype)
         for gi in range(g):
-            strip = padded_strip(x[b_, gi * c_in_g : (gi + 1) * c_in_g],
-                                 r0 * sh, (r1 - 1) * sh + eh, geometry)
+            strip = border.strip(x[b_, gi * c_in_g : (gi + 1) * c_in_g],
+                                 r0 * sh, (r1 - 1) * sh + eh)
             for (i, j), view in strip_taps(strip, kh, kw, rows, geometry).items():
-                cols[:, i, j] = view
-            dst = out[b_, gi * c_out_g : (gi + 1) * c_out_g, r0:r1].reshape(c_out_g, -1)
-            np.matmul(matrices[gi], cols.reshape(k, rows * wo), out=dst)
-            if bias is not None:
-                dst += bias[gi * c_out_g : (gi + 1) * c_out_g, None]
+                cols[:, i, j] = view.reshape(c_in_g, width)
+            np.matmul(matrices[gi], cols.reshape(k, width), out=res[:, :width])
+            for oi in range(c_out_g):
+                o = gi * c_out_g + oi
+                acc = flat_rows(res[oi], rows, geometry) if flat else res[oi].reshape(rows, wo)
+                finish(out[b_, o, r0:r1], acc, None if bias is None else bias[o])
 
     run_tasks(task, [(b_, r) for b_ in range(n) for r in row_ranges(ho, rows_per)])
     return out
-

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convcli.engine.direct import accumulate
+from convcli.engine.direct import accumulate, finish, flat_length, flat_rows
 
 
 def rank_tolerance(kernel_hw, dtype) -> float:
@@ -66,6 +66,31 @@ def low_rank_factors(kernel2d: np.ndarray, dtype=np.float32):
     return (uu[:, :r] * root).T.astype(dtype), (vt[:r] * root[:, None]).astype(dtype)
 
 
+def unit_factors(u: np.ndarray, v: np.ndarray, dtype):
+    """``(scale, u', v')`` with ``sum outer(u, v) == scale * sum outer(u', v')`` where every
+    ``u'[t]`` and ``v'[0]`` has its largest-magnitude entry exactly 1 (no multiply for
+    that tap; a Gaussian's centre); the scale is applied once, on the way out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scale, u, v = unit_factors(np.array([[1.0, 2.0, 1.0]]), np.array([[2.0, 4.0, 2.0]]),
+    ...                            np.float32)
+    >>> float(scale), u.tolist(), v.tolist()
+    (8.0, [[0.5, 1.0, 0.5]], [[0.5, 1.0, 0.5]])
+    """
+    u = np.asarray(u, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    pick = np.take_along_axis
+    a = pick(u, np.argmax(np.abs(u), axis=1)[:, None], axis=1)
+    b = pick(v, np.argmax(np.abs(v), axis=1)[:, None], axis=1)
+    if not (a[0, 0] and b[0, 0]):  # an all-zero kernel
+        return np.dtype(dtype).type(1), u.astype(dtype), v.astype(dtype)
+    scale = a[0, 0] * b[0, 0]
+    return (np.dtype(dtype).type(scale), (u / a).astype(dtype),
+            (v / b * (a * b / scale)).astype(dtype))
+
+
 def correlate_separable_strips(x: np.ndarray, weight: np.ndarray, bias, geometry,
                                factors=None) -> np.ndarray:
     """The separable method on row strips, on the engine's threads.
@@ -76,44 +101,56 @@ def correlate_separable_strips(x: np.ndarray, weight: np.ndarray, bias, geometry
     its result is padded left and right, then the horizontal pass writes the output.
     Bit-identical for every strip height and thread count.
     """
-    from convcli.engine.strips import (
-        fill_column_pads,
-        padded_rows,
-        row_ranges,
-        run_tasks,
-        scratch,
-        strip_rows,
-    )
+    from convcli.engine.strips import Border, row_ranges, run_tasks, scratch, strip_rows
 
     n, c_in = x.shape[:2]
     c_out, _, kh, kw = weight.shape
     c_out_g = c_out // c_in
     if factors is None:
         factors = [low_rank_factors(weight[o, 0], x.dtype) for o in range(c_out)]
+    factors = [unit_factors(u, v, x.dtype) for u, v in factors]
     ho, wo = geometry.out_hw
     (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
     eh = geometry.extent_hw[0]
     width, left, wp = x.shape[-1], geometry.pads[2], geometry.padded_hw[1]
+    flat = (sh, sw) == (1, 1)
+    border = Border(geometry)
     ranges = row_ranges(ho, strip_rows(ho, (sh + 3) * wp * x.itemsize, tasks_per_row=n))
 
     def task(item):
         b_, (r0, r1) = item
         rows = r1 - r0
-        vert = scratch("vert", (rows, wp), x.dtype)
-        inner = vert[:, left : left + width]
-        tmp = scratch("tmp", (rows, max(wo, width)), x.dtype)
-        for c in range(c_in):
-            src = padded_rows(x[b_, c], r0 * sh, (r1 - 1) * sh + eh, geometry)
-            vtaps = [src[i * dh : i * dh + sh * (rows - 1) + 1 : sh] for i in range(kh)]
+        vert = scratch("vert", (rows, wp), x.dtype)  # vertical pass, padded left and right
+        tmp = scratch("tmp", (rows * max(wp, wo),), x.dtype)
+        if flat:
+            length = flat_length(rows, geometry)
+            col = scratch("col", (rows * width,), x.dtype)  # vertical pass, flat
+            whole = scratch("acc", (rows * wp,), x.dtype)
+            acc = whole[:length]
+            flat_vert = vert.reshape(-1)
+            htaps = [flat_vert[j * dw : j * dw + length] for j in range(kw)]
+        else:
+            col = vert[:, left : left + width]
+            acc = scratch("acc", (rows, wo), x.dtype)
             htaps = [vert[:, j * dw : j * dw + sw * (wo - 1) + 1 : sw] for j in range(kw)]
+        for c in range(c_in):
+            src = border.rows(x[b_, c], r0 * sh, (r1 - 1) * sh + eh)
+            if flat:
+                src = src.reshape(-1)  # a view for inner strips of a contiguous image
+                vtaps = [src[i * dh * width : (i * dh + rows) * width] for i in range(kh)]
+            else:
+                vtaps = [src[i * dh : i * dh + sh * (rows - 1) + 1 : sh] for i in range(kh)]
             for o in range(c * c_out_g, (c + 1) * c_out_g):
-                dst = out[b_, o, r0:r1]
-                for t, (u, v) in enumerate(zip(*factors[o], strict=True)):
-                    accumulate(inner, zip(vtaps, u, strict=True), tmp[:, :width])
-                    fill_column_pads(vert, left, width, geometry.padding_mode)
-                    accumulate(dst, zip(htaps, v, strict=True), tmp[:, :wo], first=t == 0)
-                if bias is not None:
-                    np.add(dst, bias[o], out=dst)
+                scale, us, vs = factors[o]
+                for t, (u, v) in enumerate(zip(us, vs, strict=True)):
+                    accumulate(col, zip(vtaps, u, strict=True), tmp[: col.size].reshape(col.shape))
+                    if flat:
+                        vert[:, left : left + width] = col.reshape(rows, width)
+                    border.fill_columns(vert)
+                    accumulate(acc, zip(htaps, v, strict=True), tmp[: acc.size].reshape(acc.shape),
+                               first=t == 0)
+                finish(out[b_, o, r0:r1], flat_rows(whole, rows, geometry) if flat else acc,
+                       None if bias is None else bias[o], scale)
 
     out = np.empty((n, c_out, ho, wo), dtype=x.dtype)
     run_tasks(task, [(b_, r) for b_ in range(n) for r in ranges])

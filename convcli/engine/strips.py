@@ -17,6 +17,7 @@ this process may use; :func:`set_threads` changes it (the batch layer runs
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -66,7 +67,7 @@ def get_threads() -> int:
     True
     """
     if _state["threads"] is None:
-        _state["threads"] = _threads_from_env()
+        return _threads_from_env()
     return _state["threads"]
 
 
@@ -181,7 +182,7 @@ def run_tasks(fn, tasks) -> None:
 def scratch(name: str, shape, dtype) -> np.ndarray:
     """A per-thread reusable buffer of ``shape`` (uninitialized): no allocation per strip."""
     shape = tuple(int(s) for s in shape)
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     dtype = np.dtype(dtype)
     buffers = getattr(_local, "buffers", None)
     if buffers is None:
@@ -192,55 +193,64 @@ def scratch(name: str, shape, dtype) -> np.ndarray:
     return buf[:size].reshape(shape)
 
 
-def padded_rows(x: np.ndarray, p0: int, p1: int, geometry, name: str = "rows") -> np.ndarray:
-    """Rows ``p0:p1`` of the padded image (padded coordinates) of ``x`` ``(..., H, W)``.
+class Border:
+    """How one call's strips read the padded image without padding it whole.
 
-    Columns are not padded. A view of ``x`` when every row is inside the image, else a
-    per-thread copy with the border rows filled as the padding mode says.
+    Built once per call from its geometry (the column indices of the border are computed
+    here, not per strip); :meth:`rows` and :meth:`strip` give any band of padded rows.
     """
-    top = geometry.pads[0]
-    h = x.shape[-2]
-    a, b = p0 - top, p1 - top
-    if a >= 0 and b <= h:
-        return x[..., a:b, :]
-    idx = source_indices(np.arange(a, b), h, geometry.padding_mode)
-    out = scratch(name, (*x.shape[:-2], b - a, x.shape[-1]), x.dtype)
-    # The rows inside the image form one run: copy it as a block, then the border rows.
-    r0 = min(max(0, -a), b - a)
-    r1 = max(r0, min(b, h) - a)
-    out[..., r0:r1, :] = x[..., a + r0 : a + r1, :]
-    for r in [*range(r0), *range(r1, b - a)]:
-        if idx[r] < 0:
-            out[..., r, :] = 0
-        else:
-            out[..., r, :] = x[..., idx[r], :]
-    return out
 
+    def __init__(self, geometry):
+        self.mode = geometry.padding_mode
+        self.top, _, self.left, right = geometry.pads
+        self.height, self.width = geometry.in_hw
+        self.padded_width = geometry.padded_hw[1]
+        self._columns = []  # (destination slice, source columns in the buffer or None)
+        for cols, positions in ((slice(0, self.left), range(-self.left, 0)),
+                                (slice(self.left + self.width, self.padded_width),
+                                 range(self.width, self.width + right))):
+            if len(positions):
+                idx = None
+                if self.mode != "zeros":
+                    idx = source_indices(positions, self.width, self.mode) + self.left
+                self._columns.append((cols, idx))
 
-def fill_column_pads(buf: np.ndarray, left: int, width: int, mode: str) -> None:
-    """Fill the ``left`` columns before and the ones after ``buf[..., left:left+width]``."""
-    right = buf.shape[-1] - left - width
-    for cols, positions in ((slice(0, left), range(-left, 0)),
-                            (slice(left + width, left + width + right),
-                             range(width, width + right))):
-        if not len(positions):
-            continue
-        if mode == "zeros":
-            buf[..., cols] = 0
-            continue
-        idx = source_indices(positions, width, mode) + left
-        buf[..., cols] = buf[..., idx]
+    def rows(self, x: np.ndarray, p0: int, p1: int, name: str = "rows") -> np.ndarray:
+        """Rows ``p0:p1`` (padded coordinates) of ``x (..., H, W)``, columns not padded.
 
+        A view of ``x`` when every row is inside the image, else a per-thread copy with the
+        border rows filled as the padding mode says.
+        """
+        a, b = p0 - self.top, p1 - self.top
+        if a >= 0 and b <= self.height:
+            return x[..., a:b, :]
+        idx = source_indices(np.arange(a, b), self.height, self.mode)
+        out = scratch(name, (*x.shape[:-2], b - a, x.shape[-1]), x.dtype)
+        # The rows inside the image form one run: copy it as a block, then the border rows.
+        r0 = min(max(0, -a), b - a)
+        r1 = max(r0, min(b, self.height) - a)
+        out[..., r0:r1, :] = x[..., a + r0 : a + r1, :]
+        for r in [*range(r0), *range(r1, b - a)]:
+            if idx[r] < 0:
+                out[..., r, :] = 0
+            else:
+                out[..., r, :] = x[..., idx[r], :]
+        return out
 
-def padded_strip(x: np.ndarray, p0: int, p1: int, geometry, name: str = "strip") -> np.ndarray:
-    """Rows ``p0:p1`` of the fully padded image of ``x`` ``(C, H, W)``: ``(C, p1-p0, Wp)``.
+    def fill_columns(self, buf: np.ndarray) -> None:
+        """Fill the border columns of ``buf (..., Wp)`` whose inner columns are set."""
+        for cols, idx in self._columns:
+            if idx is None:
+                buf[..., cols] = 0
+            else:
+                buf[..., cols] = buf[..., idx]
 
-    A per-thread buffer, filled from the image and its border as the padding mode says.
-    """
-    c, _, w = x.shape
-    left = geometry.pads[2]
-    wp = geometry.padded_hw[1]
-    buf = scratch(name, (c, p1 - p0, wp), x.dtype)
-    buf[:, :, left : left + w] = padded_rows(x, p0, p1, geometry)
-    fill_column_pads(buf, left, w, geometry.padding_mode)
-    return buf
+    def strip(self, x: np.ndarray, p0: int, p1: int, name: str = "strip") -> np.ndarray:
+        """Rows ``p0:p1`` of the fully padded image of ``x (C, H, W)``: ``(C, p1-p0, Wp)``.
+
+        A contiguous per-thread buffer.
+        """
+        buf = scratch(name, (x.shape[0], p1 - p0, self.padded_width), x.dtype)
+        buf[:, :, self.left : self.left + self.width] = self.rows(x, p0, p1)
+        self.fill_columns(buf)
+        return buf
