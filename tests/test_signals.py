@@ -24,6 +24,19 @@ def big_png(tmp_path_factory):
     return path
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_busy(pid: int, seconds: float = 1.0, timeout: float = 60.0) -> None:
+    """Wait until the process has done ``seconds`` of CPU work: past start-up and imports,
+    inside the filtering, however loaded the machine is."""
+    deadline = time.monotonic() + timeout
+    while cpu_seconds(pid) < seconds and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def start(args, cwd):
     return subprocess.Popen([sys.executable, "-m", "convcli", *args], cwd=cwd,
                             stderr=subprocess.PIPE, start_new_session=True)
@@ -38,7 +51,7 @@ def test_single_file_signal_leaves_nothing(big_png, tmp_path, signum, code, mess
     # A 41x41 non-separable kernel keeps the process busy for seconds.
     proc = start(["apply", "-k", "motion-blur:length=41,angle=30", "-k",
                   "gaussian:sigma=6", str(big_png), "out.png"], tmp_path)
-    time.sleep(1.5)
+    wait_until_busy(proc.pid)
     sent = time.monotonic()
     os.kill(proc.pid, signum)
     _, err = proc.communicate(timeout=30)
@@ -56,7 +69,9 @@ def test_batch_sigint_to_process_group_stops_workers_and_cleans(big_png, tmp_pat
         os.link(big_png, src / f"i{i}.png")
     proc = start(["apply", "-k", "motion-blur:length=31,angle=10", str(src), "out",
                   "--jobs", "2", "-q"], tmp_path)
-    time.sleep(2.5)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "out").glob(".*.part")) and time.monotonic() < deadline:
+        time.sleep(0.02)  # until a worker is writing
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
