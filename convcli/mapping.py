@@ -92,7 +92,7 @@ def to_working(samples: np.ndarray, out_dtype, work_dtype) -> np.ndarray:
     >>> to_working(np.array([0, 65535], np.uint16), np.uint8, np.float32)
     array([  0., 255.], dtype=float32)
     """
-    x = np.asarray(samples).astype(work_dtype)
+    x = np.asarray(samples).astype(work_dtype, order="C")  # also makes a transposed view C
     ratio = max_value(out_dtype) / max_value(np.asarray(samples).dtype)
     if ratio != 1.0:
         x *= ratio
@@ -174,8 +174,12 @@ def map_output(values, dtype, output_map: str = "clip", scale: float = 1.0,
         v = _stretch(v, top)
     if dtype.kind == "f":
         return v.astype(dtype)
-    v = np.nan_to_num(v, nan=0.0, posinf=top, neginf=0.0)
-    v = np.clip(np.rint(v), 0.0, top)
+    if dtype.itemsize >= 4 and v.dtype != np.float64:
+        v = v.astype(np.float64)  # float32 cannot hold 2**31 - 1
+    # fmax/fmin pass NaN over (NaN -> 0); clipping to whole bounds commutes with rint
+    v = np.fmax(v, v.dtype.type(0))
+    np.fmin(v, v.dtype.type(top), out=v)
+    np.rint(v, out=v)
     return v.astype(dtype)
 
 

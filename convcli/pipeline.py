@@ -272,8 +272,7 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
         )
     out_dtype = output_dtype(frame.dtype, opts.depth)
     top = max_value(out_dtype)
-    x = to_working(frame, out_dtype, working_float(frame.dtype, out_dtype))
-    x = np.ascontiguousarray(np.moveaxis(x, 2, 0))  # (C, H, W)
+    x = to_working(np.moveaxis(frame, 2, 0), out_dtype, working_float(frame.dtype, out_dtype))
 
     alpha_mode = "channel"
     if layout.endswith("A"):
