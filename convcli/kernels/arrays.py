@@ -17,6 +17,7 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 
@@ -44,7 +45,8 @@ def _read_npy(open_fp, where: str, label: str, ranks=(2, 4)) -> np.ndarray:
                 shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
             else:
                 raise ValueError(f"unsupported .npy format version {version}")
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, SyntaxError, TokenError) as exc:
+        # numpy parses the header dict with tokenize/ast: garbage raises those too
         raise KernelError(f"{where}: {label} is not a readable NumPy array ({exc})") from None
     if dtype.hasobject:
         raise KernelError(
