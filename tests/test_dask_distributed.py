@@ -23,7 +23,7 @@ def client():
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: never clashes with another cluster
         silence_logs=40,  # logging.ERROR
     )
     with cluster, distributed.Client(cluster) as client:
