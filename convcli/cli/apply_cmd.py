@@ -89,7 +89,10 @@ def apply(paths, conv, format_, quality, in_place, max_pixels, **batch):
             f"expected INPUT and OUTPUT, got {len(paths)} path(s); for several inputs give "
             "-o OUTDIR"
         )
-    if batch["jobs"] or batch["scheduler"] or batch["report"] or batch["suffix"]:
+    # CONVCLI_SCHEDULER in the environment is for batches: only a --scheduler typed here clashes
+    source = click.get_current_context().get_parameter_source("scheduler")
+    typed = source == click.core.ParameterSource.COMMANDLINE
+    if batch["jobs"] or (batch["scheduler"] and typed) or batch["report"] or batch["suffix"]:
         raise click.UsageError(
             "--jobs, --scheduler, --report and --suffix apply to the batch form "
             "(a directory or -o OUTDIR)"
