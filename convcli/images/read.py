@@ -52,8 +52,7 @@ def read_image(source, *, max_pixels: int | None = None) -> ImageData:
     data = read_all(source, name)
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     if data.startswith(npy.MAGIC):
-        array = npy.decode(data, name)
-        pillow_io.check_pixels(array.shape[0] * array.shape[1], limit, name)
+        array = npy.decode(data, name, limit)
         return ImageData([array], "", "NPY", str(array.dtype))
     if tiff.is_tiff(data) and tiff.wants_tifffile(data):
         frames, layout, mode, metadata = tiff.decode(data, name, limit)
