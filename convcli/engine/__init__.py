@@ -10,14 +10,18 @@ from convcli.engine.padding import (
     normalize_padding_mode,
     pad_spatial,
 )
+from convcli.engine.strips import engine_settings, get_threads, set_threads
 
 __all__ = [
     "ConvGeometry",
     "PADDING_ALIASES",
     "PADDING_MODES",
     "conv2d",
+    "engine_settings",
+    "get_threads",
     "normalize_padding_mode",
     "pad_spatial",
     "prepare",
+    "set_threads",
     "working_dtype",
 ]

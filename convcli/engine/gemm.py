@@ -9,12 +9,33 @@ output channels of a group, so this wins for cross-channel weights with several 
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from convcli.engine.direct import finish, flat_length, flat_rows, strip_taps
 
 #: Bytes of the per-strip column matrix: a few strips' worth fit in L2 together.
 COLUMNS_BYTES = 1024 * 1024
+
+
+_controller = []
+
+
+def blas_single_threaded():
+    """A context in which BLAS runs on one thread: the strips are the parallelism.
+
+    BLAS's own threads inside the engine's threads would oversubscribe the cores (and
+    OpenBLAS's spinning threads make that much worse), so the engine's thread count governs
+    BLAS too. Uses threadpoolctl; without it, BLAS is left as it is.
+    """
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - a declared dependency
+        return contextlib.nullcontext()
+    if not _controller:
+        _controller.append(ThreadpoolController())
+    return _controller[0].limit(limits=1, user_api="blas")
 
 
 def correlate_gemm(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarray:
@@ -53,5 +74,6 @@ def correlate_gemm(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndar
                 acc = flat_rows(res[oi], rows, geometry) if flat else res[oi].reshape(rows, wo)
                 finish(out[b_, o, r0:r1], acc, None if bias is None else bias[o])
 
-    run_tasks(task, [(b_, r) for b_ in range(n) for r in row_ranges(ho, rows_per)])
+    with blas_single_threaded():
+        run_tasks(task, [(b_, r) for b_ in range(n) for r in row_ranges(ho, rows_per)])
     return out
