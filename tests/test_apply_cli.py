@@ -11,9 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convcli import filter_image
 from convcli.cli import main
@@ -227,6 +230,26 @@ def test_preview_sheet(rgb, tmp_path):
     band = GLYPH_H + MARGIN // 2
     x = left + (cell_w - 32) // 2
     assert np.array_equal(grid[MARGIN + band : MARGIN + band + 24, x : x + 32], tiles[1])
+
+
+@settings(max_examples=100)
+@given(st.one_of(st.text(max_size=12), st.from_regex(r"\A-?[0-9]{1,3}([,x]-?[0-9]{1,3})?\Z")))
+def test_pair_option_parses_or_refuses(text):
+    from convcli.cli.options import IntPair
+
+    parser = IntPair(0, ("same", "valid"))
+    try:
+        value = parser.convert(text, None, None)
+    except click.BadParameter as exc:
+        assert "is not 'same', 'valid', a non-negative integer N or a pair H,W" in str(exc)
+        return
+    if isinstance(value, str):
+        assert value in ("same", "valid")
+    else:
+        numbers = value if isinstance(value, tuple) else (value,)
+        assert len(numbers) in (1, 2) and all(isinstance(n, int) and n >= 0 for n in numbers)
+        joined = ",".join(map(str, numbers))
+        assert parser.convert(joined, None, None) == value  # round trip
 
 
 def test_shell_completion_offers_kernels_and_modes():

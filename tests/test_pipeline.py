@@ -320,3 +320,45 @@ def test_pytorch_agrees_when_installed():
     want = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="circular"), w)
     want = np.clip(np.rint(np.moveaxis(want[0].numpy(), 0, 2)), 0, 255)
     assert np.abs(got.astype(int) - want).max() <= 1
+
+
+# --- properties -----------------------------------------------------------------------
+
+@settings(max_examples=80)
+@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=1,
+                       max_size=20),
+       dtype=st.sampled_from([np.uint8, np.uint16, np.int32]),
+       how=st.sampled_from(["clip", "abs", "normalize", "offset"]))
+def test_map_output_always_lands_in_range(values, dtype, how):
+    from convcli.mapping import map_output, max_value
+
+    finite = np.nan_to_num(np.array(values, np.float64), nan=0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = map_output(np.array(values, np.float32), dtype, how)
+    assert out.dtype == dtype and out.shape == (len(values),)
+    assert out.min() >= 0 and out.max() <= max_value(dtype)
+    if how == "clip" and np.isfinite(finite).all():
+        assert np.array_equal(out, np.clip(np.rint(finite), 0, max_value(dtype)).astype(dtype))
+
+
+@settings(max_examples=60)
+@given(shape=st.tuples(st.integers(1, 6), st.integers(1, 6), st.sampled_from([1, 2, 3, 4])),
+       dtype=st.sampled_from([np.uint8, np.uint16, np.int32, np.float32]),
+       alpha=st.sampled_from([None, "premultiply", "preserve", "channel"]),
+       mode=st.sampled_from(list(SCIPY_MODE)), seed=st.integers(0, 2**32 - 1))
+def test_identity_kernel_returns_the_input(shape, dtype, alpha, mode, seed):
+    rng = np.random.default_rng(seed)
+    if np.dtype(dtype).kind == "f":
+        img = rng.random(shape, dtype=np.float32)
+    else:
+        img = rng.integers(0, min(np.iinfo(dtype).max, 2**20), shape, dtype=dtype)
+    out = filter_image(img, np.ones((1, 1)), alpha=alpha, padding_mode=mode)
+    assert out.dtype == img.dtype
+    if alpha in (None, "premultiply") and shape[2] in (2, 4):
+        # premultiplied and back: colour kept where visible, 0 where alpha is 0
+        visible = img[..., -1] > 0
+        assert np.array_equal(out[..., -1], img[..., -1])
+        assert (out[~visible][..., :-1] == 0).all()
+        np.testing.assert_allclose(out[visible], img[visible], rtol=1e-6)
+        return
+    assert np.array_equal(out, img)
