@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
+import struct
 import threading
 import warnings
 
@@ -10,6 +13,11 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from convcli.errors import ImageError
+
+# Pillow logs some refusals (a TIFF's absurd samples per pixel) before raising; Python
+# prints them to stderr when the application has not configured logging. The exception
+# that follows becomes convcli's one-line error.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 # Pillow mode of a decoded frame -> the mode convcli keeps (before reading it into an array).
 _KEPT = {
@@ -24,6 +32,37 @@ _DTYPE = {"I;16": np.uint16, "I": np.int32, "F": np.float32}
 _COLOUR = ("L", "LA", "RGB", "RGBA")
 
 _LIMIT_LOCK = threading.Lock()
+# What Pillow's decoders raise on damaged data: Image.open's own list of "not this
+# format" errors (a GIF cut inside a frame header raises IndexError or struct.error)
+# plus the I/O ones.
+_CORRUPT = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error)
+
+
+@contextlib.contextmanager
+def _pillow_limit(limit: int | None):
+    """Pillow's decompression-bomb limit raised to ``limit`` (never lowered) meanwhile.
+
+    Also silences Pillow's warnings: the size warning (convcli checks sizes itself) and
+    the damage Pillow tolerates (a corrupt EXIF tag); what it cannot tolerate raises.
+    """
+    with _LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        if saved is not None and (limit is None or limit > saved):
+            Image.MAX_IMAGE_PIXELS = limit
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _bomb(name: str, limit: int | None) -> ImageError:
+    return ImageError(
+        f"cannot read {name}: it is larger than the limit of {limit} pixels "
+        "(a guard against decompression bombs); raise max_pixels to read it"
+    )
 
 
 def open_image(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
@@ -33,29 +72,18 @@ def open_image(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
     (``PIL.Image.MAX_IMAGE_PIXELS``); a larger ``max_pixels`` raises it for this call only.
     """
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
-    with _LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        if saved is not None and (limit is None or limit > saved):
-            Image.MAX_IMAGE_PIXELS = limit
-        try:
-            with warnings.catch_warnings():
-                # convcli checks the size itself, below
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                image = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError:
-            raise ImageError(
-                f"cannot read {name}: it is larger than the limit of {limit} pixels "
-                "(a guard against decompression bombs); raise max_pixels to read it"
-            ) from None
-        except UnidentifiedImageError:
-            raise ImageError(
-                f"cannot read {name}: not an image convcli can read "
-                "(PNG, JPEG, TIFF, BMP, WebP, GIF or .npy)"
-            ) from None
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise ImageError(f"cannot read {name}: corrupt or unsupported image ({exc})") from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
+    try:
+        with _pillow_limit(limit):
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise _bomb(name, limit) from None
+    except UnidentifiedImageError:
+        raise ImageError(
+            f"cannot read {name}: not an image convcli can read "
+            "(PNG, JPEG, TIFF, BMP, WebP, GIF or .npy)"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"cannot read {name}: corrupt or unsupported image ({exc})") from None
     check_pixels(image.size[0] * image.size[1], limit, name)
     return image
 
@@ -143,17 +171,29 @@ def layout_of(mode: str) -> str:
     return _LAYOUT.get(mode, mode)
 
 
-def read_frames(image: Image.Image, name: str):
-    """Every frame of an opened Pillow image: ``(frames, layout, metadata)``."""
+def read_frames(image: Image.Image, name: str, max_pixels: int | None = None):
+    """Every frame of an opened Pillow image: ``(frames, layout, metadata)``.
+
+    Every frame is held to ``max_pixels`` (as :func:`open_image`) before it is decoded.
+    """
+    from convcli.images import cstderr
+
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     images, durations = [], []
     try:
-        for frame in ImageSequence.Iterator(image):
-            frame.load()
-            images.append(frame.copy())
-            durations.append(frame.info.get("duration"))
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        # libtiff prints its complaints to fd 2: they go into the error below instead
+        with _pillow_limit(limit), cstderr.captured(image.format == "TIFF") as printed:
+            for frame in ImageSequence.Iterator(image):
+                check_pixels(frame.size[0] * frame.size[1], limit, name)
+                frame.load()
+                images.append(frame.copy())
+                durations.append(frame.info.get("duration"))
+    except Image.DecompressionBombError:
+        raise _bomb(name, limit) from None
+    except _CORRUPT as exc:
+        detail = f"{exc}: {printed[0]}" if printed else exc
         raise ImageError(
-            f"cannot read {name}: truncated or corrupt image data ({exc}); "
+            f"cannot read {name}: truncated or corrupt image data ({detail}); "
             "re-export or re-download it"
         ) from None
     modes = [kept_mode(frame, name) for frame in images]

@@ -8,10 +8,15 @@ and other compressions), which keeps every sample at its depth, the ICC profile 
 from __future__ import annotations
 
 import io
+import logging
 
 import numpy as np
 
 from convcli.errors import ImageError
+
+# tifffile logs what it finds wrong in a damaged file, which Python prints to stderr when
+# the application has not configured logging; convcli reports such a file as one error.
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
 
 _PILLOW_MODES = {(8, 1), (8, 2), (8, 3), (8, 4), (1, 1), (16, 1), (32, 1)}
 _ICC, _XRES, _YRES, _UNIT = 34675, 282, 283, 296
