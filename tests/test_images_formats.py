@@ -469,3 +469,14 @@ def test_cmyk_to_formats_without_cmyk_becomes_rgb(dtype, fmt):
     assert back.layout == "RGB" and back.frames[0].dtype == dtype
     expected = [[[top, top, top], [0, top, top], [0, 0, 0], [top, 0, 0]]]
     assert back.frames[0].tolist() == expected
+
+
+def test_multi_frame_tiff_written_to_a_path_keeps_every_frame(tmp_path):
+    # Pillow's multi-page TIFF writer reads back what it wrote: the temporary file must be
+    # opened for reading too (a write-only handle failed with "read").
+    frames = [np.full((6, 5, 3), 40 * i, np.uint8) for i in range(3)]
+    path = tmp_path / "pages.tif"
+    write_image(ImageData(frames, "RGB", "TIFF"), str(path))
+    back = read_image(str(path))
+    assert [int(f.mean()) for f in back.frames] == [0, 40, 80]
+    assert list(tmp_path.iterdir()) == [path]

@@ -107,7 +107,7 @@ def write_atomic(dest, encode) -> None:
     except OSError as exc:
         raise ImageError(f"cannot write {name}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(handle, "wb") as stream:
+        with os.fdopen(handle, "w+b") as stream:
             encode(stream)
         try:
             mode = os.stat(path).st_mode & 0o7777  # keep an existing file's permissions
