@@ -37,6 +37,40 @@ def chunks(data: bytes):
         offset += 12 + length
 
 
+def check_crcs(data: bytes, name: str) -> None:
+    """Refuse a PNG whose chunks fail their CRC check (Pillow does not check IDAT's).
+
+    A chunk cut short by the end of the data is left for the decoder to report.
+
+    Examples
+    --------
+    >>> png = bytearray(SIGNATURE + make_chunk(b"IHDR", bytes(13)))
+    >>> check_crcs(bytes(png), "a.png")
+    >>> png[20] ^= 1
+    >>> check_crcs(bytes(png), "a.png")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    convcli.errors.ImageError: cannot read a.png: ... (PNG chunk IHDR at byte 8 fails its CRC...
+    """
+    view = memoryview(data)
+    offset = len(SIGNATURE)
+    while offset + 12 <= len(data):
+        (length,) = struct.unpack_from(">I", data, offset)
+        end = offset + 8 + length
+        if end + 4 > len(data):
+            return
+        kind = bytes(view[offset + 4 : offset + 8])
+        if zlib.crc32(view[offset + 4 : end]) != struct.unpack_from(">I", data, end)[0]:
+            raise ImageError(
+                f"cannot read {name}: truncated or corrupt image data (PNG chunk "
+                f"{kind.decode('latin-1')} at byte {offset} fails its CRC check); "
+                "re-export or re-download it"
+            )
+        if kind == b"IEND":
+            return
+        offset = end + 4
+
+
 def make_chunk(kind: bytes, body: bytes) -> bytes:
     """One PNG chunk: length, type, body and CRC."""
     crc = zlib.crc32(kind + body) & 0xFFFFFFFF

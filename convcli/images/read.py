@@ -57,6 +57,8 @@ def read_image(source, *, max_pixels: int | None = None) -> ImageData:
     if tiff.is_tiff(data) and tiff.wants_tifffile(data):
         frames, layout, mode, metadata = tiff.decode(data, name, limit)
         return ImageData(frames, layout, "TIFF", mode, metadata)
+    if data.startswith(png16.SIGNATURE):
+        png16.check_crcs(data, name)
     image = pillow_io.open_image(data, name, max_pixels)
     if image.format == "PNG" and png16.wants_png16(data):
         array, layout, mode = png16.decode(data, name)
