@@ -65,6 +65,25 @@ def _bomb(name: str, limit: int | None) -> ImageError:
     )
 
 
+_SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF",
+    b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"II+\x00": "TIFF", b"MM\x00+": "TIFF", b"BM": "BMP",
+}
+
+
+def _signature(data: bytes) -> str | None:
+    """The format whose magic bytes ``data`` starts with, or None.
+
+    Examples
+    --------
+    >>> _signature(b"GIF89a..."), _signature(b"RIFF....WEBPVP8 "), _signature(b"hi")
+    ('GIF', 'WebP', None)
+    """
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for magic, kind in _SIGNATURES.items() if data.startswith(magic)), None)
+
+
 def open_image(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
     """Open ``data`` with Pillow, refusing images of more than ``max_pixels`` pixels.
 
@@ -78,6 +97,12 @@ def open_image(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
     except Image.DecompressionBombError:
         raise _bomb(name, limit) from None
     except UnidentifiedImageError:
+        kind = _signature(data)
+        if kind:
+            raise ImageError(
+                f"cannot read {name}: it starts like a {kind} file but its header is truncated "
+                "or corrupt; re-export or re-download it"
+            ) from None
         raise ImageError(
             f"cannot read {name}: not an image convcli can read "
             "(PNG, JPEG, TIFF, BMP, WebP, GIF or .npy)"
