@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcli.engine.padding import normalize_padding_mode
+from convcli.engine.padding import check_fits, normalize_padding_mode
 from convcli.errors import ParameterError
 
 
@@ -202,6 +202,9 @@ def prepare(
             "or more padding"
         )
     out_hw = ((hp - eh) // stride[0] + 1, (wp - ew) // stride[1] + 1)
+    samples = n * c_in * hp * wp + n * c_out * out_hw[0] * out_hw[1]
+    check_fits(samples * dtype.itemsize, f"a {hp}x{wp} padded input (input {h}x{wd}, padding "
+               f"{pads}) and a {out_hw[0]}x{out_hw[1]} result")
     geometry = ConvGeometry(
         batch=n,
         in_channels=c_in,

@@ -18,6 +18,8 @@ reflection or wrap as :func:`numpy.pad` does, where PyTorch refuses padding >= t
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from convcli.errors import ParameterError
@@ -75,6 +77,35 @@ def normalize_padding_mode(mode: str) -> str:
     )
 
 
+def physical_memory() -> int | None:
+    """Bytes of memory this machine has, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_fits(nbytes: int, what: str) -> None:
+    """Refuse, before allocating, arrays of ``nbytes`` that this machine's memory cannot hold.
+
+    Huge padding or dilation on a small image asks for a padded array far larger than the
+    image: without this check NumPy would try, and fail or exhaust the machine.
+
+    Examples
+    --------
+    >>> check_fits(2**62, "padding 16x16 by (10**9, 10**9, 0, 0)")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    convcli.errors.ParameterError: padding 16x16 by (10**9, 10**9, 0, 0) would need 4.29e+09...
+    """
+    memory = physical_memory()
+    if memory is not None and nbytes > memory:
+        raise ParameterError(
+            f"{what} would need {nbytes / 2**30:.3g} GiB, more than this machine's memory "
+            f"({memory / 2**30:.3g} GiB); use less padding or dilation"
+        )
+
+
 def pad_spatial(
     x: np.ndarray, pads: tuple[int, int, int, int], mode: str
 ) -> np.ndarray:
@@ -86,6 +117,9 @@ def pad_spatial(
     top, bottom, left, right = pads
     if not (top or bottom or left or right):
         return x
+    h, w = x.shape[-2:]
+    samples = x.size // max(h * w, 1) * (h + top + bottom) * (w + left + right)
+    check_fits(samples * x.itemsize, f"padding {h}x{w} by {tuple(pads)}")
     width = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
     # numpy.pad repeats the reflection/wrap for pads larger than the axis, and continues a
     # single-sample axis by repeating it (there is nothing to reflect onto).
