@@ -14,7 +14,8 @@ import os
 from dataclasses import dataclass, field
 
 from convcli.errors import ParameterError
-from convcli.pipeline import FilterOptions, filter_frame
+from convcli.pipeline import FilterOptions
+from convcli.rows import filter_frame_by_rows
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def apply_file(source, target, job: ApplyJob) -> None:
     name = f"'{describe(source)}'" if _is_path(source) else describe(source)
     frames, layout = [], image.layout
     for frame in image.frames:
-        out, layout = filter_frame(frame, job.kernels, image.layout, options, name)
+        out, layout = filter_frame_by_rows(frame, job.kernels, image.layout, options, name)
         frames.append(out)
     metadata = _scaled_dpi(image.metadata, image.frames[0].shape, frames[0].shape)
     same_kind = layout == image.layout and frames[0].dtype == image.frames[0].dtype
