@@ -112,6 +112,27 @@ def accumulate(dst: np.ndarray, terms, tmp: np.ndarray, first: bool = True) -> N
         dst[...] = 0
 
 
+def count_passes(weights) -> int:
+    """Elementwise passes :func:`accumulate` makes for these tap weights (the planner's
+    measure of the direct work).
+
+    Examples
+    --------
+    >>> count_passes([1.0, 2.0, 1.0])   # (a + c) * 1 ... : add, then multiply-add
+    3
+    >>> count_passes([0.3, -0.5, 0.7])  # three distinct weights: 1 + 2 + 2
+    5
+    """
+    total = 0
+    for i, (multiplier, plus, minus) in enumerate(group_terms((None, w) for w in weights)):
+        views = len(plus) + len(minus)
+        if i == 0:
+            total += max(views - 1, 0) + (multiplier != 1 or views == 1)
+        else:
+            total += views + (multiplier != 1)
+    return max(total, 1)
+
+
 def unit_scale(weights: np.ndarray):
     """``(scale, weights / scale)`` with the largest-magnitude weight scaled to exactly 1.
 

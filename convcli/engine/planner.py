@@ -1,18 +1,22 @@
 """The planner: which method computes a conv2d call fastest (as ``choose_conv_method``).
 
-:func:`choose_method` is a pure function of the weight (its shape and, for the rank, its
-values) and the call's geometry. It estimates each method's cost per output sample, in
-units of one in-place multiply-add pass over a strip, and returns the cheapest:
+:func:`choose_method` is a pure function of the weight (its shape and values) and the
+call's geometry. It estimates each method's time per output sample and output channel,
+in units of one NumPy pass over an image in memory (``np.multiply(x, c, out=y)``), and
+returns the cheapest:
 
-- ``direct``: one pass per tap and input channel, ``C_in/groups * kH * kW``;
-- ``separable``: per-channel kernels of numerical rank r, ``r * (kH + kW)`` 1-D taps
-  (plus the padding of the vertical pass);
+- ``direct``: the elementwise passes :func:`~convcli.engine.direct.accumulate` makes
+  for the taps (taps sharing a weight magnitude share a multiply; weight 1 needs none;
+  zeros are skipped), each over a cache-resident strip, plus copying strips in and out;
+- ``separable``: per-channel kernels of numerical rank r, the passes of the r pairs of
+  1-D factors, plus padding each vertical result;
 - ``gemm``: an im2col copy per tap shared by the group's outputs, plus BLAS time;
 - ``fft``: forward transforms of the inputs and one inverse per output, whatever the
-  kernel's size, times the stride's waste (it computes every stride-1 sample).
+  kernel's size, grown by the tiles' halo and by the stride (it computes every stride-1
+  sample).
 
-The constants were measured with ``benchmarks/bench_engine.py --calibrate`` on 4096x4096
-float32 images (2 cores).
+The constants are fitted to single-thread timings on a 2048x2048 RGB float32 image;
+``python benchmarks/calibrate.py`` prints measured times beside these estimates.
 """
 
 from __future__ import annotations
@@ -20,21 +24,32 @@ from __future__ import annotations
 import numpy as np
 
 from convcli.engine.conv import METHODS
-from convcli.engine.fft import BAND_FFT_ROWS
-from convcli.engine.separable import kernel_rank
+from convcli.engine.direct import count_passes, unit_scale
+from convcli.engine.fft import TILE_FFT
+from convcli.engine.separable import low_rank_factors, unit_factors
 
-#: Cost of one 1-D tap of the separable method, relative to a direct tap.
-SEPARABLE_TAP = 1.1
-#: Fixed cost of the separable method per rank term (padding the vertical pass).
-SEPARABLE_TERM = 0.5
-#: Cost of a forward or inverse FFT per sample, in direct taps.
-FFT_TRANSFORM = 22.0
-#: Cost of one complex multiply-add per sample in the frequency domain, in direct taps.
-FFT_PRODUCT = 1.0
-#: im2col copy per tap and input channel (shared by a group's outputs), in direct taps.
-GEMM_COPY = 0.6
-#: BLAS time per multiply-add of the GEMM, in direct taps.
-GEMM_MAC = 0.04
+#: One elementwise pass over a cache-resident strip, relative to a pass in memory.
+CACHED_PASS = 0.28
+#: Copying strips in and results out (and the output's first touch), direct method.
+DIRECT_FIXED = 3.5
+#: The same for the separable method, whose passes run on slightly longer rows.
+SEPARABLE_PASS = 0.3
+SEPARABLE_FIXED = 3.5
+#: Padding one vertical result of the separable method (a copy and the border columns).
+SEPARABLE_TERM = 1.0
+#: A forward or inverse FFT of a tile, per sample.
+FFT_TRANSFORM = 5.8
+#: One complex multiply-add per sample in the frequency domain.
+FFT_PRODUCT = 2.0
+#: The im2col copy per tap and input channel (shared by a group's outputs).
+GEMM_COPY = 0.8
+#: BLAS time per multiply-add of the GEMM.
+GEMM_MAC = 0.08
+#: Copying the GEMM's results out.
+GEMM_FIXED = 1.5
+#: The FFT must be this much faster to be chosen: its rounding error is larger (it
+#: spreads over the whole tile), so a near tie goes to the spatial methods.
+FFT_MARGIN = 1.1
 
 
 def _rank_dtype(weight: np.ndarray) -> np.dtype:
@@ -42,7 +57,8 @@ def _rank_dtype(weight: np.ndarray) -> np.dtype:
 
 
 def method_costs(weight, geometry) -> dict[str, float]:
-    """Estimated cost per output sample and output channel of every method that applies.
+    """Estimated time per output sample and output channel of every method that applies,
+    in passes over an image in memory.
 
     Examples
     --------
@@ -55,23 +71,30 @@ def method_costs(weight, geometry) -> dict[str, float]:
     ['direct', 'fft', 'separable']
     """
     w = np.asarray(weight)
+    dtype = _rank_dtype(w)
+    w = w.astype(dtype, copy=False)
     c_out, c_in_g, kh, kw = w.shape
     c_out_g = c_out // geometry.groups
     sh, sw = geometry.stride
-    taps = kh * kw
-    costs = {"direct": float(c_in_g * taps)}
+    passes = np.mean([count_passes(unit_scale(w[o])[1].ravel()) for o in range(c_out)])
+    costs = {"direct": CACHED_PASS * float(passes) + DIRECT_FIXED}
     if c_out_g > 1:  # one output per group is a matrix-vector product: direct is as good
-        costs["gemm"] = c_in_g * taps * (GEMM_COPY / c_out_g + GEMM_MAC)
-    if c_in_g == 1:
-        dtype = _rank_dtype(w)
-        rank = max(max(kernel_rank(w[o, 0], dtype) for o in range(c_out)), 1)
-        costs["separable"] = rank * (SEPARABLE_TAP * (kh + kw) + SEPARABLE_TERM)
-    # Bands overlap by the kernel's extent: the FFT computes (band + halo) / band rows.
-    eh = geometry.extent_hw[0]
-    fft_rows = max(BAND_FFT_ROWS, 4 * (eh - 1))
-    halo = fft_rows / (fft_rows - eh + 1)
+        costs["gemm"] = c_in_g * kh * kw * (GEMM_COPY / c_out_g + GEMM_MAC) + GEMM_FIXED
+    if c_in_g == 1 and kh * kw > 1:
+        total = 0.0
+        for o in range(c_out):
+            _, us, vs = unit_factors(*low_rank_factors(w[o, 0], dtype), dtype)
+            total += sum(SEPARABLE_PASS * (count_passes(u) + count_passes(v)) + SEPARABLE_TERM
+                         for u, v in zip(us, vs, strict=True))
+        costs["separable"] = total / c_out + SEPARABLE_FIXED
+    # Tiles overlap by the kernel's extent: the FFT computes (tile + halo) / tile samples.
+    halo = 1.0
+    for extent in geometry.extent_hw:
+        side = max(TILE_FFT, 4 * (extent - 1))
+        halo *= side / (side - extent + 1)
     transforms = geometry.in_channels / c_out + 1.0
-    costs["fft"] = (FFT_TRANSFORM * transforms + FFT_PRODUCT * c_in_g) * halo * sh * sw
+    costs["fft"] = (FFT_TRANSFORM * transforms + FFT_PRODUCT * c_in_g) * halo * sh * sw \
+        * FFT_MARGIN
     return costs
 
 

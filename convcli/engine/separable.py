@@ -42,8 +42,12 @@ def kernel_rank(kernel2d: np.ndarray, dtype=np.float32) -> int:
 def low_rank_factors(kernel2d: np.ndarray, dtype=np.float32):
     """``(u, v)`` with ``kernel2d ~= sum_t outer(u[t], v[t])``: shapes ``(r, kh)``, ``(r, kw)``.
 
-    Rank 1 uses the kernel's own largest row and column (exact for integer kernels such
-    as Sobel); higher ranks use the SVD. The factors are in ``dtype``.
+    ``r`` is :func:`kernel_rank`. The factors come from cross approximation: take the
+    largest remaining entry, its column (divided by it) and its row, subtract their
+    product, repeat. Its factors are rows and columns of the kernel itself, so they are
+    exact for integer kernels (Sobel: ``[1, 2, 1]`` and ``[-1, 0, 1]``; a box minus a
+    box: two boxes) and keep the kernel's symmetries, which the direct passes exploit.
+    When that does not reach the tolerance in r steps, the SVD's factors are used.
 
     Examples
     --------
@@ -51,16 +55,28 @@ def low_rank_factors(kernel2d: np.ndarray, dtype=np.float32):
     >>> u, v = low_rank_factors(np.outer([1, 2, 1], [-1, 0, 1]))
     >>> u.tolist(), v.tolist()
     ([[0.5, 1.0, 0.5]], [[-2.0, 0.0, 2.0]])
-    >>> np.outer(u[0], v[0]).tolist()
-    [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
+    >>> u, v = low_rank_factors(np.ones((5, 5)) - 2 * np.pad(np.ones((3, 3)), 1))
+    >>> (u + 0).tolist()
+    [[1.0, 1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 1.0, 1.0, 0.0]]
+    >>> (v + 0).tolist()
+    [[1.0, 1.0, 1.0, 1.0, 1.0], [0.0, -2.0, -2.0, -2.0, 0.0]]
     """
     k = np.asarray(kernel2d, dtype=np.float64)
     r = kernel_rank(k, dtype)
     if r == 0:
         return np.zeros((1, k.shape[0]), dtype), np.zeros((1, k.shape[1]), dtype)
-    if r == 1:
-        i, j = np.unravel_index(np.argmax(np.abs(k)), k.shape)
-        return (k[:, j] / k[i, j])[None].astype(dtype), k[i][None].astype(dtype)
+    residual = k.copy()
+    us, vs = [], []
+    for _ in range(r):
+        i, j = np.unravel_index(np.argmax(np.abs(residual)), k.shape)
+        if residual[i, j] == 0:
+            break
+        us.append(residual[:, j] / residual[i, j])
+        vs.append(residual[i].copy())
+        residual -= np.outer(us[-1], vs[-1])
+    if len(us) == r and np.abs(residual).max() <= rank_tolerance(k.shape, dtype) * np.abs(
+            k).max():
+        return np.array(us).astype(dtype), np.array(vs).astype(dtype)
     uu, s, vt = np.linalg.svd(k)
     root = np.sqrt(s[:r])
     return (uu[:, :r] * root).T.astype(dtype), (vt[:r] * root[:, None]).astype(dtype)
