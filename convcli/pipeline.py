@@ -38,7 +38,15 @@ from convcli.mapping import (
     to_working,
     working_float,
 )
-from convcli.responses import affine, kernel_hw, label, resample_like, response, weight_of
+from convcli.responses import (
+    affine,
+    check_range,
+    kernel_hw,
+    label,
+    resample_like,
+    response,
+    weight_of,
+)
 
 #: What ``channel_mode`` accepts.
 CHANNEL_MODES = ("per-channel", "cross")
@@ -273,6 +281,7 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
     out_dtype = output_dtype(frame.dtype, opts.depth)
     top = max_value(out_dtype)
     x = to_working(np.moveaxis(frame, 2, 0), out_dtype, working_float(frame.dtype, out_dtype))
+    check_range(kernels, x, opts, name)
 
     alpha_mode = "channel"
     if layout.endswith("A"):

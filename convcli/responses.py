@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from convcli.errors import KernelError
+from convcli.errors import KernelError, ParameterError
 
 if TYPE_CHECKING:
     from convcli.pipeline import FilterOptions
@@ -77,6 +77,73 @@ def response(kernel, x, opts: FilterOptions) -> np.ndarray:
         one = convolve(x.sum(axis=0, keepdims=True), w[None, None], None, 1, opts)
         return np.repeat(one, channels, axis=0)
     return convolve(x, np.broadcast_to(w, (channels, 1, *w.shape)), None, channels, opts)
+
+
+def check_range(kernels, x, opts: FilterOptions, name: str = "the image") -> None:
+    """Refuse, before computing, a chain of kernels whose values could overflow ``x``'s float
+    type (float32 for 8- and 16-bit images), instead of filling the result with infinities.
+
+    The bound is the worst case: the largest magnitude in ``x`` times each kernel's sum of
+    absolute weights (times the channel count in ``cross`` mode), plus its bias, then its
+    own scale and offset, then ``opts.scale`` and ``opts.offset``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convcli.kernels.kernel import Kernel
+    >>> from convcli.pipeline import FilterOptions
+    >>> x = np.full((1, 4, 4), 255, np.float32)
+    >>> check_range([Kernel("box", np.ones((3, 3)) / 9)], x, FilterOptions())
+    >>> check_range([Kernel("huge", np.full((1, 2), 1e37))], x, FilterOptions())
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    convcli.errors.KernelError: kernel 'huge' could turn the values of the image (up to 255) ...
+    """
+    limit = float(np.finfo(x.dtype).max)
+    peak = float(max(x.max(), -x.min())) if x.size else 0.0
+    if not np.isfinite(peak):
+        return  # non-finite samples stay non-finite; the output map sends NaN to 0
+    bound, channels = peak, x.shape[0]
+    for kernel in kernels:
+        bound = _bound(kernel, bound, channels, opts, limit)
+        if not bound <= limit:
+            raise KernelError(
+                f"kernel {label(kernel)} could turn the values of {name} (up to {peak:.3g}) "
+                f"into more than {limit:.3g}, the range of {x.dtype} that convcli computes "
+                "in; use smaller weights"
+            )
+        if kernel.weight.ndim == 4:
+            channels = kernel.weight.shape[0]
+    final = bound * abs(opts.scale) + abs(opts.offset)
+    if not final <= limit:
+        raise ParameterError(
+            f"scale {opts.scale:g} and offset {opts.offset:g} could turn the values of {name} "
+            f"into more than {limit:.3g}, the range of {x.dtype} that convcli computes in; use "
+            "a smaller --scale or --offset"
+        )
+
+
+def _bound(kernel, peak: float, channels: int, opts: FilterOptions, limit: float) -> float:
+    """The largest magnitude ``kernel`` can give from inputs of magnitude at most ``peak``."""
+    if kernel.is_bank:
+        bounds = [_bound(m, peak, channels, opts, limit) for m in kernel.members]
+        if kernel.combine == "magnitude":
+            squares = max(bounds) ** 2 * len(bounds)  # summed before the square root
+            bound = float(np.sqrt(squares)) if squares <= limit else float("inf")
+        else:
+            bound = sum(bounds) if kernel.combine == "sum" else max(bounds)
+    else:
+        w = np.abs(weight_of(kernel, opts))
+        if w.max() > limit:
+            return float("inf")
+        if w.ndim == 4:
+            bias = 0.0 if kernel.bias is None else float(np.max(np.abs(kernel.bias)))
+            bound = peak * float(w.sum(axis=(1, 2, 3)).max()) + bias
+        else:
+            cross = channels if opts.channel_mode == "cross" else 1
+            bound = peak * cross * float(w.sum())
+    return bound * abs(kernel.scale) + abs(kernel.offset)
 
 
 def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:
