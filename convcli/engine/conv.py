@@ -80,6 +80,18 @@ def _pair(value, name: str, minimum: int) -> tuple[int, int]:
     return int(items[0]), int(items[1])
 
 
+def _finite(array, dtype, name: str) -> np.ndarray:
+    """``array`` in ``dtype``, refusing NaN, infinity, and values ``dtype`` cannot hold."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = array.astype(dtype, copy=False)
+    if not np.isfinite(cast).all():
+        raise ParameterError(
+            f"{name} holds NaN, infinity or values beyond the range of {np.dtype(dtype)} "
+            "(the working dtype); give finite values"
+        )
+    return cast
+
+
 METHODS = ("auto", "direct", "separable", "fft", "gemm")
 
 
@@ -156,7 +168,7 @@ def prepare(
     x = x.astype(dtype, copy=False)
     if w.dtype.kind not in "biuf":
         raise ParameterError(f"weight dtype {w.dtype} is not supported; give a real array")
-    w = w.astype(dtype, copy=False)
+    w = _finite(w, dtype, "weight")
 
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
         raise ParameterError(f"groups must be a positive int, got {groups!r}")
@@ -185,7 +197,7 @@ def prepare(
             )
         if b.dtype.kind not in "biuf":
             raise ParameterError(f"bias dtype {b.dtype} is not supported; give a real array")
-        b = b.astype(dtype, copy=False)
+        b = _finite(b, dtype, "bias")
 
     stride = _pair(stride, "stride", 1)
     dilation = _pair(dilation, "dilation", 1)
@@ -275,7 +287,10 @@ def conv2d(
     ------
     ParameterError
         (a ``ValueError``) for shapes that do not fit, bad steps or padding, an unknown
-        padding mode or method; the message names the values and what to change.
+        padding mode or method, a weight or bias that is not finite in the working dtype,
+        or padding/dilation whose padded input would not fit in this machine's memory
+        (checked before anything is allocated); the message names the values and what
+        to change.
 
     Examples
     --------
