@@ -74,6 +74,11 @@ def apply(paths, conv, format_, quality, in_place, max_pixels, **batch):
     """
     from convcli.apply import ApplyJob, apply_file
 
+    if "" in paths:
+        raise click.UsageError(
+            f"path {paths.index('') + 1} is an empty name (an unset shell variable?); "
+            "give a file name, or '-' for standard input/output"
+        )
     job = ApplyJob(conv.load_kernels(), conv.options(), format=format_, quality=quality,
                    in_place=in_place, max_pixels=max_pixels)
     if is_batch(paths, batch["output_dir"], batch["files_from"], batch["recursive"]):
