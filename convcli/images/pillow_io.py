@@ -61,7 +61,8 @@ def _pillow_limit(limit: int | None):
 def _bomb(name: str, limit: int | None) -> ImageError:
     return ImageError(
         f"cannot read {name}: it is larger than the limit of {limit} pixels "
-        "(a guard against decompression bombs); raise max_pixels to read it"
+        "(a guard against decompression bombs); if you trust the file, raise the limit "
+        "with --max-pixels (max_pixels=)"
     )
 
 
@@ -118,7 +119,8 @@ def check_pixels(pixels: int, limit: int | None, name: str) -> None:
     if limit is not None and pixels > limit:
         raise ImageError(
             f"cannot read {name}: it has {pixels} pixels, more than the limit of {limit} "
-            "(a guard against decompression bombs); raise max_pixels to read it"
+            "(a guard against decompression bombs); if you trust the file, raise the limit "
+            "with --max-pixels (max_pixels=)"
         )
 
 
