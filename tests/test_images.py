@@ -215,28 +215,28 @@ class Boom(Exception):
 
 @pytest.mark.parametrize("error", [Boom, KeyboardInterrupt])
 def test_failed_write_leaves_no_file_and_no_temporary(tmp_path, monkeypatch, error):
-    from convcli.images import pillow_io
+    from convcli.images import png_fast
 
-    real_save = pillow_io.save
+    real_write = png_fast.write
 
-    def half_then_fail(image, stream, fmt, quality):
-        real_save(image, stream, fmt, quality)
+    def half_then_fail(stream, *args, **kwargs):
+        real_write(stream, *args, **kwargs)
         stream.flush()
         assert os.path.getsize(stream.name) > 0  # a partial file exists at this point
         raise error()
 
-    monkeypatch.setattr(pillow_io, "save", half_then_fail)
+    monkeypatch.setattr(png_fast, "write", half_then_fail)
     with pytest.raises(error):
         write_image(ImageData([_random((8, 8, 3))], "RGB", "PNG"), tmp_path / "out.png")
     assert os.listdir(tmp_path) == []
 
 
 def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
-    from convcli.images import pillow_io
+    from convcli.images import png_fast
 
     target = tmp_path / "out.png"
     target.write_bytes(b"old")
-    monkeypatch.setattr(pillow_io, "save", lambda *args: (_ for _ in ()).throw(Boom()))
+    monkeypatch.setattr(png_fast, "write", lambda *args, **kw: (_ for _ in ()).throw(Boom()))
     with pytest.raises(Boom):
         write_image(ImageData([_random((8, 8, 3))], "RGB", "PNG"), target)
     assert os.listdir(tmp_path) == ["out.png"] and target.read_bytes() == b"old"

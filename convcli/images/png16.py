@@ -1,7 +1,8 @@
-"""16-bit PNG, which Pillow reduces to 8 bits for RGB, RGBA and LA: pixels by imagecodecs.
+"""16-bit PNG, which Pillow reduces to 8 bits for RGB, RGBA and LA, and PNG chunk helpers.
 
-imagecodecs (libpng) encodes and decodes the pixels; the ancillary chunks convcli keeps
-(ICC profile, EXIF, DPI) are read by Pillow and written here, chunk by chunk.
+imagecodecs (libpng) decodes the pixels; the ancillary chunks convcli keeps (ICC profile,
+EXIF, DPI) are read by Pillow and written by :func:`metadata_chunks`. Every PNG convcli
+writes is encoded by :mod:`convcli.images.png_fast`.
 """
 
 from __future__ import annotations
@@ -97,21 +98,13 @@ def _ancillary(data: bytes):
 
 def decode(data: bytes, name: str) -> tuple[np.ndarray, str, str]:
     """A 16-bit PNG's pixels as ``(H, W, C)`` uint16, its layout and its mode name."""
-    import imagecodecs
-
     layout = _COLOUR_TYPES[data[25]]
     found = dict(_ancillary(data))
     if b"acTL" in found:
         raise ImageError(
             f"cannot read {name}: 16-bit animated PNG is not supported; convert it to TIFF"
         )
-    try:
-        array = imagecodecs.png_decode(data)
-    except Exception as exc:  # imagecodecs raises its own PngError for corrupt data
-        raise ImageError(
-            f"cannot read {name}: truncated or corrupt image data ({exc}); "
-            "re-export or re-download it"
-        ) from None
+    array = decode_pixels(data, name)
     array = array.reshape(array.shape[0], array.shape[1], -1).astype(np.uint16, copy=False)
     mode = f"{layout};16"
     key = found.get(b"tRNS")
@@ -125,12 +118,36 @@ def decode(data: bytes, name: str) -> tuple[np.ndarray, str, str]:
     return np.ascontiguousarray(array), layout, mode
 
 
-def encode(array: np.ndarray, metadata: dict) -> bytes:
-    """A 16-bit PNG of an ``(H, W, C)`` uint16 array (C = 1 to 4) with ICC, EXIF and DPI."""
+def decode_pixels(data: bytes, name: str) -> np.ndarray:
+    """A PNG's pixels decoded by imagecodecs (libpng): ``(H, W)`` or ``(H, W, C)``.
+
+    libpng's warnings about data it tolerates (an over-long ancillary chunk, surplus
+    image data) are printed on file descriptor 2: they are dropped when the pixels
+    decode, and put into the error when they do not.
+    """
     import imagecodecs
 
-    pixels = array[:, :, 0] if array.shape[2] == 1 else array
-    data = bytes(imagecodecs.png_encode(np.ascontiguousarray(pixels)))
+    from convcli.images import cstderr
+
+    try:
+        with cstderr.captured() as printed:
+            return imagecodecs.png_decode(data)
+    except Exception as exc:  # imagecodecs raises its own PngError for corrupt data
+        detail = "; ".join([str(exc), *printed])
+        raise ImageError(
+            f"cannot read {name}: truncated or corrupt image data ({detail}); "
+            "re-export or re-download it"
+        ) from None
+
+
+def metadata_chunks(metadata: dict) -> list[bytes]:
+    """The iCCP, pHYs and eXIf chunks of ImageData metadata, as Pillow writes them.
+
+    Examples
+    --------
+    >>> [chunk[4:8] for chunk in metadata_chunks({"dpi": (72.0, 72.0), "exif": b"Exif\\0\\0MM"})]
+    [b'pHYs', b'eXIf']
+    """
     extra = []
     if metadata.get("icc_profile"):
         body = b"ICC Profile\x00\x00" + zlib.compress(bytes(metadata["icc_profile"]))
@@ -142,12 +159,4 @@ def encode(array: np.ndarray, metadata: dict) -> bytes:
         exif = bytes(metadata["exif"])
         exif = exif[len(_EXIF_PREFIX) :] if exif.startswith(_EXIF_PREFIX) else exif
         extra.append(make_chunk(b"eXIf", exif))
-    if not extra:
-        return data
-    parts = [SIGNATURE]
-    for kind, body in chunks(data):
-        if kind not in (b"iCCP", b"pHYs", b"eXIf", b"sRGB"):
-            parts.append(make_chunk(kind, body))
-        if kind == b"IHDR":
-            parts.extend(extra)
-    return b"".join(parts)
+    return extra

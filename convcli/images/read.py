@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from convcli.images.data import ImageData
+from convcli.images.data import LAYOUT_BY_CHANNELS, ImageData
 from convcli.images.sources import describe, read_all
 
 
@@ -46,7 +46,7 @@ def read_image(source, *, max_pixels: int | None = None) -> ImageData:
     """
     from PIL import Image
 
-    from convcli.images import npy, pillow_io, png16, tiff
+    from convcli.images import npy, pillow_io, png16, png_fast, tiff
 
     name = describe(source)
     data = read_all(source, name)
@@ -63,6 +63,10 @@ def read_image(source, *, max_pixels: int | None = None) -> ImageData:
     if image.format == "PNG" and png16.wants_png16(data):
         array, layout, mode = png16.decode(data, name)
         return ImageData([array], layout, "PNG", mode, pillow_io.metadata_of(image))
+    if image.format == "PNG" and png_fast.plain(data):  # libpng: same pixels, faster
+        array = png_fast.decode(data, name)
+        layout = LAYOUT_BY_CHANNELS[array.shape[2]]
+        return ImageData([array], layout, "PNG", image.mode, pillow_io.metadata_of(image))
     mode = image.mode  # of the first frame: reading the others moves on
     frames, layout, metadata = pillow_io.read_frames(image, name, max_pixels)
     fmt = "JPEG" if image.format == "MPO" else image.format

@@ -213,14 +213,14 @@ write PNG or TIFF to keep them, or reduce the depth (--depth 8)
     converted = ImageData(frames, layout, fmt, image.mode, metadata)
 
     def encode(stream):
-        from convcli.images import npy, pillow_io, png16, tiff
+        from convcli.images import npy, pillow_io, png_fast, tiff
 
         if fmt == "NPY":
             stream.write(npy.encode(frames, name))
         elif fmt == "TIFF" and not tiff.pillow_holds(frames, layout):
             stream.write(tiff.encode(frames, layout, metadata))
-        elif fmt == "PNG" and frames[0].dtype == np.uint16:
-            stream.write(png16.encode(frames[0], metadata))
+        elif fmt == "PNG" and len(frames) == 1:  # animated PNG stays with Pillow
+            png_fast.write(stream, frames[0], metadata, name=name)
         else:
             pillow_io.save(converted, stream, fmt, quality)
 
