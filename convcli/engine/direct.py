@@ -184,7 +184,7 @@ def flat_length(rows: int, geometry) -> int:
 def flat_rows(acc: np.ndarray, rows: int, geometry) -> np.ndarray:
     """The ``(rows, W_out)`` output inside a flat result ``acc`` (``rows * Wp`` samples,
     the first :func:`flat_length` computed) with row stride Wp."""
-    return acc.reshape(rows, geometry.padded_hw[1])[:, : geometry.out_hw[1]]
+    return acc.reshape(*acc.shape[:-1], rows, geometry.padded_hw[1])[..., : geometry.out_hw[1]]
 
 
 def finish(dst: np.ndarray, acc: np.ndarray, bias, scale=1) -> None:
@@ -197,6 +197,30 @@ def finish(dst: np.ndarray, acc: np.ndarray, bias, scale=1) -> None:
         np.copyto(dst, acc)
     else:
         np.add(acc, bias, out=dst)
+
+
+def channel_batches(weight: np.ndarray, groups: int) -> list[tuple[int, int]]:
+    """Group ranges ``(g0, g1)`` computed together, one NumPy call per tap for all.
+
+    Consecutive groups with one input and one output channel each and equal weights (an
+    RGB image under one kernel) form one batch; anything else is a batch of one group.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.ones((4, 1, 3, 3)); w[3] = 2
+    >>> channel_batches(w, 4)
+    [(0, 3), (3, 4)]
+    """
+    c_out, c_in_g = weight.shape[:2]
+    if c_in_g != 1 or c_out != groups:
+        return [(g, g + 1) for g in range(groups)]
+    runs, start = [], 0
+    for g in range(1, groups + 1):
+        if g == groups or not np.array_equal(weight[g], weight[start]):
+            runs.append((start, g))
+            start = g
+    return runs
 
 
 def correlate_direct_strips(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarray:
@@ -218,28 +242,30 @@ def correlate_direct_strips(x: np.ndarray, weight: np.ndarray, bias, geometry) -
     flat = geometry.stride == (1, 1)
     border = Border(geometry)
     scaled = [unit_scale(weight[o]) for o in range(c_out)]
+    batches = channel_batches(weight, g)
+    widest = max(g1 - g0 for g0, g1 in batches) * c_in_g
     out = np.empty((n, c_out, ho, wo), dtype=x.dtype)
-    row_bytes = (c_in_g * sh + 2) * wp * x.itemsize
-    ranges = row_ranges(ho, strip_rows(ho, row_bytes, tasks_per_row=n))
+    ranges = row_ranges(ho, strip_rows(ho, widest * sh * wp * x.itemsize, tasks_per_row=n))
 
     def task(item):
         b_, (r0, r1) = item
         rows = r1 - r0
-        shape = (flat_length(rows, geometry),) if flat else (rows, wo)
-        tmp = scratch("tmp", shape, x.dtype)
-        whole = scratch("acc", (rows * wp,) if flat else shape, x.dtype)
-        acc = whole[: shape[0]] if flat else whole
-        for gi in range(g):
-            strip = border.strip(x[b_, gi * c_in_g : (gi + 1) * c_in_g],
-                                 r0 * sh, (r1 - 1) * sh + eh)
+        for g0, g1 in batches:
+            nb = g1 - g0
+            shape = (nb, flat_length(rows, geometry)) if flat else (nb, rows, wo)
+            tmp = scratch("tmp", shape, x.dtype)
+            whole = scratch("acc", (nb, rows * wp) if flat else shape, x.dtype)
+            acc = whole[:, : shape[1]] if flat else whole
+            strip = border.strip(x[b_, g0 * c_in_g : g1 * c_in_g], r0 * sh, (r1 - 1) * sh + eh)
             taps = strip_taps(strip, kh, kw, rows, geometry)
-            for o in range(gi * c_out_g, (gi + 1) * c_out_g):
+            for o in range(g0 * c_out_g, g0 * c_out_g + c_out_g):
                 scale, unit = scaled[o]
-                terms = ((view[ci], unit[ci, i, j])
+                terms = ((view[ci : ci + nb], unit[ci, i, j])
                          for ci in range(c_in_g) for (i, j), view in taps.items())
                 accumulate(acc, terms, tmp)
-                finish(out[b_, o, r0:r1], flat_rows(whole, rows, geometry) if flat else acc,
-                       None if bias is None else bias[o], scale)
+                finish(out[b_, o : o + nb, r0:r1],
+                       flat_rows(whole, rows, geometry) if flat else acc,
+                       None if bias is None else bias[o : o + nb, None, None], scale)
 
     run_tasks(task, [(b_, r) for b_ in range(n) for r in ranges])
     return out

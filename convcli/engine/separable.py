@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from convcli.engine.direct import accumulate, finish, flat_length, flat_rows
+from convcli.engine.direct import (
+    accumulate,
+    channel_batches,
+    finish,
+    flat_length,
+    flat_rows,
+)
 
 
 def rank_tolerance(kernel_hw, dtype) -> float:
@@ -131,42 +137,48 @@ def correlate_separable_strips(x: np.ndarray, weight: np.ndarray, bias, geometry
     width, left, wp = x.shape[-1], geometry.pads[2], geometry.padded_hw[1]
     flat = (sh, sw) == (1, 1)
     border = Border(geometry)
-    ranges = row_ranges(ho, strip_rows(ho, (sh + 3) * wp * x.itemsize, tasks_per_row=n))
+    batches = channel_batches(weight, c_in)
+    widest = max(c1 - c0 for c0, c1 in batches)
+    ranges = row_ranges(ho, strip_rows(ho, widest * sh * wp * x.itemsize, tasks_per_row=n))
 
     def task(item):
         b_, (r0, r1) = item
         rows = r1 - r0
-        vert = scratch("vert", (rows, wp), x.dtype)  # vertical pass, padded left and right
-        tmp = scratch("tmp", (rows * max(wp, wo),), x.dtype)
-        if flat:
-            length = flat_length(rows, geometry)
-            col = scratch("col", (rows * width,), x.dtype)  # vertical pass, flat
-            whole = scratch("acc", (rows * wp,), x.dtype)
-            acc = whole[:length]
-            flat_vert = vert.reshape(-1)
-            htaps = [flat_vert[j * dw : j * dw + length] for j in range(kw)]
-        else:
-            col = vert[:, left : left + width]
-            acc = scratch("acc", (rows, wo), x.dtype)
-            htaps = [vert[:, j * dw : j * dw + sw * (wo - 1) + 1 : sw] for j in range(kw)]
-        for c in range(c_in):
-            src = border.rows(x[b_, c], r0 * sh, (r1 - 1) * sh + eh)
+        for c0, c1 in batches:
+            nb = c1 - c0
+            vert = scratch("vert", (nb, rows, wp), x.dtype)  # vertical pass, padded
             if flat:
-                src = src.reshape(-1)  # a view for inner strips of a contiguous image
-                vtaps = [src[i * dh * width : (i * dh + rows) * width] for i in range(kh)]
+                length = flat_length(rows, geometry)
+                col = scratch("col", (nb, rows * width), x.dtype)  # vertical pass, flat
+                whole = scratch("acc", (nb, rows * wp), x.dtype)
+                acc = whole[:, :length]
+                flat_vert = vert.reshape(nb, -1)
+                htaps = [flat_vert[:, j * dw : j * dw + length] for j in range(kw)]
             else:
-                vtaps = [src[i * dh : i * dh + sh * (rows - 1) + 1 : sh] for i in range(kh)]
-            for o in range(c * c_out_g, (c + 1) * c_out_g):
+                col = vert[:, :, left : left + width]
+                acc = scratch("acc", (nb, rows, wo), x.dtype)
+                htaps = [vert[:, :, j * dw : j * dw + sw * (wo - 1) + 1 : sw]
+                         for j in range(kw)]
+            tmp_col = scratch("tmp", col.shape, x.dtype)
+            tmp_acc = tmp_col if tmp_col.shape == acc.shape else scratch(
+                "tmp2", acc.shape, x.dtype)
+            src = border.rows(x[b_, c0:c1], r0 * sh, (r1 - 1) * sh + eh)
+            if flat:
+                src = src.reshape(nb, -1)  # a view for inner strips of a contiguous image
+                vtaps = [src[:, i * dh * width : (i * dh + rows) * width] for i in range(kh)]
+            else:
+                vtaps = [src[:, i * dh : i * dh + sh * (rows - 1) + 1 : sh] for i in range(kh)]
+            for o in range(c0 * c_out_g, c0 * c_out_g + c_out_g):
                 scale, us, vs = factors[o]
                 for t, (u, v) in enumerate(zip(us, vs, strict=True)):
-                    accumulate(col, zip(vtaps, u, strict=True), tmp[: col.size].reshape(col.shape))
+                    accumulate(col, zip(vtaps, u, strict=True), tmp_col)
                     if flat:
-                        vert[:, left : left + width] = col.reshape(rows, width)
+                        vert[:, :, left : left + width] = col.reshape(nb, rows, width)
                     border.fill_columns(vert)
-                    accumulate(acc, zip(htaps, v, strict=True), tmp[: acc.size].reshape(acc.shape),
-                               first=t == 0)
-                finish(out[b_, o, r0:r1], flat_rows(whole, rows, geometry) if flat else acc,
-                       None if bias is None else bias[o], scale)
+                    accumulate(acc, zip(htaps, v, strict=True), tmp_acc, first=t == 0)
+                finish(out[b_, o : o + nb, r0:r1],
+                       flat_rows(whole, rows, geometry) if flat else acc,
+                       None if bias is None else bias[o : o + nb, None, None], scale)
 
     out = np.empty((n, c_out, ho, wo), dtype=x.dtype)
     run_tasks(task, [(b_, r) for b_ in range(n) for r in ranges])
