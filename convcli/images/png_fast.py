@@ -136,7 +136,9 @@ def _deflate_piece(array: np.ndarray, r0: int, r1: int, level: int, last: bool):
     for i in range(0, r1 - r0, band):
         j = min(i + band, r1 - r0)
         filter_rows(source[i + 1 : j + 1], source[i:j], bpp, filtered[i:j])
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    # raw deflate (the zlib header and Adler-32 are written once for all pieces); the
+    # strategy for filtered data, as libpng and Pillow use
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15, 8, zlib.Z_FILTERED)
     body = compressor.compress(filtered) + compressor.flush(
         zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH
     )
