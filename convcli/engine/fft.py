@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from convcli.engine.direct import channel_batches
+
 #: Smallest side of an FFT tile; larger kernels get tiles of about 4x their extent.
 TILE_FFT = 192
 
@@ -56,6 +58,7 @@ def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarr
     spectrum = np.conj(scipy.fft.rfft2(dilated, s=shape))
     out = np.empty((n, c_out, ho, wo), dtype=x.dtype)
     border = Border(geometry)
+    batches = channel_batches(weight, g)  # channels sharing a kernel: one transform call
     full_h, full_w = hp - eh + 1, wp - ew + 1  # stride-1 output size
 
     def task(item):
@@ -64,9 +67,9 @@ def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarr
         if o0 >= o1:
             return
         rows = slice(o0 * sh - q0, (o1 - 1) * sh - q0 + 1, sh)
-        for gi in range(g):
-            band = border.strip(x[b_, gi * c_in_g : (gi + 1) * c_in_g], q0, q1 + eh - 1,
-                                name="fft")
+        for g0, g1 in batches:
+            nb = g1 - g0
+            band = border.strip(x[b_, g0 * c_in_g : g1 * c_in_g], q0, q1 + eh - 1, name="fft")
             for t0 in range(0, full_w, tile_w):
                 t1 = min(t0 + tile_w, full_w)
                 c0, c1 = -(-t0 // sw), min(wo, -(-t1 // sw))
@@ -74,16 +77,17 @@ def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarr
                     continue
                 cols = slice(c0 * sw - t0, (c1 - 1) * sw - t0 + 1, sw)
                 spec = scipy.fft.rfft2(band[:, :, t0 : t1 + ew - 1], s=shape)
-                for o in range(gi * c_out_g, (gi + 1) * c_out_g):
-                    prod = spec[0] * spectrum[o, 0]
+                spec = spec.reshape(nb, c_in_g, *spec.shape[1:])
+                for o in range(g0 * c_out_g, g0 * c_out_g + c_out_g):
+                    prod = spec[:, 0] * spectrum[o, 0]
                     for ci in range(1, c_in_g):
-                        prod += spec[ci] * spectrum[o, ci]
-                    res = scipy.fft.irfft2(prod, s=shape)
-                    dst = out[b_, o, o0:o1, c0:c1]
+                        prod += spec[:, ci] * spectrum[o, ci]
+                    res = scipy.fft.irfft2(prod, s=shape)[:, rows, cols]
+                    dst = out[b_, o : o + nb, o0:o1, c0:c1]
                     if bias is None:
-                        dst[...] = res[rows, cols]
+                        dst[...] = res
                     else:
-                        np.add(res[rows, cols], bias[o], out=dst)
+                        np.add(res, bias[o : o + nb, None, None], out=dst)
 
     tasks = [(b_, r) for b_ in range(n) for r in row_ranges(full_h, tile_h)]
     run_tasks(task, tasks)
