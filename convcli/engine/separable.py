@@ -119,8 +119,10 @@ def correlate_separable_strips(x: np.ndarray, weight: np.ndarray, bias, geometry
 
     ``weight`` must be per-channel (``C_in / groups == 1``). ``factors`` is one
     ``(u, v)`` pair per output channel (default: :func:`low_rank_factors`). The vertical
-    pass reads the image rows in place (only strips at the border copy their halo rows);
-    its result is padded left and right, then the horizontal pass writes the output.
+    pass reads the image rows in place (only strips at the border copy their halo rows)
+    and writes between the border columns of a padded buffer; the horizontal pass runs
+    along its contiguous rows (flat, with stride 1) and the result is scaled into the
+    output.
     Bit-identical for every strip height and thread count.
     """
     from convcli.engine.strips import Border, row_ranges, run_tasks, scratch, strip_rows
@@ -147,33 +149,25 @@ def correlate_separable_strips(x: np.ndarray, weight: np.ndarray, bias, geometry
         for c0, c1 in batches:
             nb = c1 - c0
             vert = scratch("vert", (nb, rows, wp), x.dtype)  # vertical pass, padded
+            col = vert[:, :, left : left + width]  # the vertical pass writes here
             if flat:
                 length = flat_length(rows, geometry)
-                col = scratch("col", (nb, rows * width), x.dtype)  # vertical pass, flat
                 whole = scratch("acc", (nb, rows * wp), x.dtype)
                 acc = whole[:, :length]
                 flat_vert = vert.reshape(nb, -1)
                 htaps = [flat_vert[:, j * dw : j * dw + length] for j in range(kw)]
             else:
-                col = vert[:, :, left : left + width]
                 acc = scratch("acc", (nb, rows, wo), x.dtype)
                 htaps = [vert[:, :, j * dw : j * dw + sw * (wo - 1) + 1 : sw]
                          for j in range(kw)]
             tmp_col = scratch("tmp", col.shape, x.dtype)
-            tmp_acc = tmp_col if tmp_col.shape == acc.shape else scratch(
-                "tmp2", acc.shape, x.dtype)
+            tmp_acc = scratch("tmp2", acc.shape, x.dtype)
             src = border.rows(x[b_, c0:c1], r0 * sh, (r1 - 1) * sh + eh)
-            if flat:
-                src = src.reshape(nb, -1)  # a view for inner strips of a contiguous image
-                vtaps = [src[:, i * dh * width : (i * dh + rows) * width] for i in range(kh)]
-            else:
-                vtaps = [src[:, i * dh : i * dh + sh * (rows - 1) + 1 : sh] for i in range(kh)]
+            vtaps = [src[:, i * dh : i * dh + sh * (rows - 1) + 1 : sh] for i in range(kh)]
             for o in range(c0 * c_out_g, c0 * c_out_g + c_out_g):
                 scale, us, vs = factors[o]
                 for t, (u, v) in enumerate(zip(us, vs, strict=True)):
                     accumulate(col, zip(vtaps, u, strict=True), tmp_col)
-                    if flat:
-                        vert[:, :, left : left + width] = col.reshape(nb, rows, width)
                     border.fill_columns(vert)
                     accumulate(acc, zip(htaps, v, strict=True), tmp_acc, first=t == 0)
                 finish(out[b_, o : o + nb, r0:r1],
