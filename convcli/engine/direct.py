@@ -223,6 +223,21 @@ def channel_batches(weight: np.ndarray, groups: int) -> list[tuple[int, int]]:
     return runs
 
 
+def strip_plan(x: np.ndarray, weight: np.ndarray, geometry):
+    """``(batches, tasks)`` of a strip method: the channel batches
+    (:func:`channel_batches`) and one ``(image, (r0, r1))`` task per strip of output rows,
+    strips sized to the widest batch's input rows (:func:`~convcli.engine.strips.strip_rows`).
+    """
+    from convcli.engine.strips import row_ranges, strip_rows
+
+    n, ho = x.shape[0], geometry.out_hw[0]
+    batches = channel_batches(weight, geometry.groups)
+    widest = max(g1 - g0 for g0, g1 in batches) * weight.shape[1]
+    row_bytes = widest * geometry.stride[0] * geometry.padded_hw[1] * x.itemsize
+    rows = strip_rows(ho, row_bytes, tasks_per_row=n)
+    return batches, [(b_, r) for b_ in range(n) for r in row_ranges(ho, rows)]
+
+
 def correlate_direct_strips(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarray:
     """The direct method on cache-sized row strips, on the engine's threads.
 
@@ -230,7 +245,7 @@ def correlate_direct_strips(x: np.ndarray, weight: np.ndarray, bias, geometry) -
     its own halo; every output sample sees the same operations in the same order whatever
     the strip height or thread count, so the result is bit-identical for all of them.
     """
-    from convcli.engine.strips import Border, row_ranges, run_tasks, scratch, strip_rows
+    from convcli.engine.strips import Border, run_tasks, scratch
 
     n = x.shape[0]
     c_out, c_in_g, kh, kw = weight.shape
@@ -242,10 +257,8 @@ def correlate_direct_strips(x: np.ndarray, weight: np.ndarray, bias, geometry) -
     flat = geometry.stride == (1, 1)
     border = Border(geometry)
     scaled = [unit_scale(weight[o]) for o in range(c_out)]
-    batches = channel_batches(weight, g)
-    widest = max(g1 - g0 for g0, g1 in batches) * c_in_g
+    batches, tasks = strip_plan(x, weight, geometry)
     out = np.empty((n, c_out, ho, wo), dtype=x.dtype)
-    ranges = row_ranges(ho, strip_rows(ho, widest * sh * wp * x.itemsize, tasks_per_row=n))
 
     def task(item):
         b_, (r0, r1) = item
@@ -267,5 +280,5 @@ def correlate_direct_strips(x: np.ndarray, weight: np.ndarray, bias, geometry) -
                        flat_rows(whole, rows, geometry) if flat else acc,
                        None if bias is None else bias[o : o + nb, None, None], scale)
 
-    run_tasks(task, [(b_, r) for b_ in range(n) for r in ranges])
+    run_tasks(task, tasks)
     return out

@@ -14,10 +14,10 @@ import numpy as np
 
 from convcli.engine.direct import (
     accumulate,
-    channel_batches,
     finish,
     flat_length,
     flat_rows,
+    strip_plan,
 )
 
 
@@ -125,7 +125,7 @@ def correlate_separable_strips(x: np.ndarray, weight: np.ndarray, bias, geometry
     output.
     Bit-identical for every strip height and thread count.
     """
-    from convcli.engine.strips import Border, row_ranges, run_tasks, scratch, strip_rows
+    from convcli.engine.strips import Border, run_tasks, scratch
 
     n, c_in = x.shape[:2]
     c_out, _, kh, kw = weight.shape
@@ -139,9 +139,7 @@ def correlate_separable_strips(x: np.ndarray, weight: np.ndarray, bias, geometry
     width, left, wp = x.shape[-1], geometry.pads[2], geometry.padded_hw[1]
     flat = (sh, sw) == (1, 1)
     border = Border(geometry)
-    batches = channel_batches(weight, c_in)
-    widest = max(c1 - c0 for c0, c1 in batches)
-    ranges = row_ranges(ho, strip_rows(ho, widest * sh * wp * x.itemsize, tasks_per_row=n))
+    batches, tasks = strip_plan(x, weight, geometry)
 
     def task(item):
         b_, (r0, r1) = item
@@ -175,5 +173,5 @@ def correlate_separable_strips(x: np.ndarray, weight: np.ndarray, bias, geometry
                        None if bias is None else bias[o : o + nb, None, None], scale)
 
     out = np.empty((n, c_out, ho, wo), dtype=x.dtype)
-    run_tasks(task, [(b_, r) for b_ in range(n) for r in ranges])
+    run_tasks(task, tasks)
     return out
