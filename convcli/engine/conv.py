@@ -214,7 +214,8 @@ def prepare(
             "or more padding"
         )
     out_hw = ((hp - eh) // stride[0] + 1, (wp - ew) // stride[1] + 1)
-    samples = n * c_in * hp * wp + n * c_out * out_hw[0] * out_hw[1]
+    # the padded input twice (the strips' copies and index arrays take as much), the result
+    samples = 2 * n * c_in * hp * wp + n * c_out * out_hw[0] * out_hw[1]
     check_fits(samples * dtype.itemsize, f"a {hp}x{wp} padded input (input {h}x{wd}, padding "
                f"{pads}) and a {out_hw[0]}x{out_hw[1]} result")
     geometry = ConvGeometry(

@@ -77,8 +77,16 @@ def normalize_padding_mode(mode: str) -> str:
     )
 
 
-def physical_memory() -> int | None:
-    """Bytes of memory this machine has, or None where the system does not say."""
+def available_memory() -> int | None:
+    """Bytes of memory new arrays can take: Linux's MemAvailable, else the machine's physical
+    memory, or None where the system says neither."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
@@ -86,23 +94,23 @@ def physical_memory() -> int | None:
 
 
 def check_fits(nbytes: int, what: str) -> None:
-    """Refuse, before allocating, arrays of ``nbytes`` that this machine's memory cannot hold.
+    """Refuse, before allocating, arrays of ``nbytes`` that the memory available cannot hold.
 
     Huge padding or dilation on a small image asks for a padded array far larger than the
     image: without this check NumPy would try, and fail or exhaust the machine.
 
     Examples
     --------
-    >>> check_fits(2**62, "padding 16x16 by (10**9, 10**9, 0, 0)")  # doctest: +ELLIPSIS
+    >>> check_fits(2**62, "padding 16x16 by 10**9")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    convcli.errors.ParameterError: padding 16x16 by (10**9, 10**9, 0, 0) would need 4.29e+09...
+    convcli.errors.ParameterError: padding 16x16 by 10**9 would need about 4.29e+09 GiB, more...
     """
-    memory = physical_memory()
+    memory = available_memory()
     if memory is not None and nbytes > memory:
         raise ParameterError(
-            f"{what} would need {nbytes / 2**30:.3g} GiB, more than this machine's memory "
-            f"({memory / 2**30:.3g} GiB); use less padding or dilation"
+            f"{what} would need about {nbytes / 2**30:.3g} GiB, more than the "
+            f"{memory / 2**30:.3g} GiB of memory available; use less padding or dilation"
         )
 
 
