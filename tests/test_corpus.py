@@ -33,7 +33,7 @@ CONVCLI = [sys.executable, "-m", "convcli"]
 RNG = np.random.default_rng(0)
 #: What "short" means for the one error line.
 MAX_LINE = 400
-MEMORY = r"would need [0-9.e+]+ GiB, more than this machine's memory \([0-9.]+ GiB\); use less "
+MEMORY = r"would need about [0-9.e+]+ GiB, more than the [0-9.]+ GiB of memory available; use less "
 
 
 def image_bytes(fmt: str, shape=(16, 16, 3), layout="RGB", frames=1, **metadata) -> bytes:
