@@ -9,6 +9,7 @@ so ``convcli --help`` and ``convcli --version`` stay fast.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 
@@ -27,7 +28,9 @@ class Terminated(KeyboardInterrupt):
 
 def _debug_requested(args) -> bool:
     argv = sys.argv[1:] if args is None else list(args)
-    return "--debug" in argv or os.environ.get("CONVCLI_DEBUG", "") not in ("", "0")
+    # --debug is the group's flag, before the command name: later it is some option's value
+    group_flags = itertools.takewhile(lambda arg: arg.startswith("-"), argv)
+    return "--debug" in group_flags or os.environ.get("CONVCLI_DEBUG", "") not in ("", "0")
 
 
 def _fail(message: str, code: int) -> None:
