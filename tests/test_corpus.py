@@ -293,6 +293,8 @@ OPTION_CASES = {
                            r"Invalid value for '--padding-mode' / '-m': unknown padding_mode "
                            r"'refl'; accepted: zeros, .*" + _USAGE),
     "empty padding mode": (["--padding-mode", ""], 2, r".*unknown padding_mode ''.*"),
+    "padding mode that looks like the --debug flag": (
+        ["--padding-mode", "--debug"], 2, r".*unknown padding_mode '--debug'.*" + _USAGE),
     "stride zero": (["--stride", "0"], 2,
                     r"Invalid value for '--stride' / '-s': '0' is not a positive integer N or a "
                     r"pair H,W" + _USAGE),

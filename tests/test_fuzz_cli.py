@@ -243,7 +243,7 @@ def test_conv2d_parameters_raise_parameter_error_or_give_the_pytorch_shape(
         event("ParameterError")
         return
     event("result")
-    pair = lambda v: tuple(v) if isinstance(v, tuple) else (v, v)  # noqa: E731
+    pair = lambda v: tuple(map(int, v)) if isinstance(v, tuple) else (int(v), int(v))  # noqa: E731
     (sh, sw), (dh, dw) = pair(stride), pair(dilation)
     if str(padding).lower() == "same":
         want = (h, w)
