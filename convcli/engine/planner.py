@@ -29,14 +29,14 @@ from convcli.engine.fft import TILE_FFT
 from convcli.engine.separable import low_rank_factors, unit_factors
 
 #: One elementwise pass over a cache-resident strip, relative to a pass in memory.
-CACHED_PASS = 0.28
+CACHED_PASS = 0.35
 #: Copying strips in and results out (and the output's first touch), direct method.
 DIRECT_FIXED = 3.5
 #: The same for the separable method, whose passes run on slightly longer rows.
-SEPARABLE_PASS = 0.3
-SEPARABLE_FIXED = 3.5
+SEPARABLE_PASS = 0.5
+SEPARABLE_FIXED = 3.0
 #: Padding one vertical result of the separable method (a copy and the border columns).
-SEPARABLE_TERM = 1.0
+SEPARABLE_TERM = 0.5
 #: A forward or inverse FFT of a tile, per sample.
 FFT_TRANSFORM = 5.8
 #: One complex multiply-add per sample in the frequency domain.
@@ -123,7 +123,7 @@ def choose_method(weight, geometry) -> str:
     >>> rng = np.random.default_rng(0)
     >>> plan(rng.standard_normal((3, 1, 3, 3)), 3)      # small, full rank
     'direct'
-    >>> g = np.outer(*2 * [np.hanning(15)])             # rank 1
+    >>> g = np.outer(*2 * [np.hanning(9)])              # rank 1
     >>> plan(np.stack(3 * [g[None]]), 3)
     'separable'
     >>> plan(rng.standard_normal((3, 1, 31, 31)), 3)    # large, full rank
