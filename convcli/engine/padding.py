@@ -18,11 +18,10 @@ reflection or wrap as :func:`numpy.pad` does, where PyTorch refuses padding >= t
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from convcli.errors import ParameterError
+from convcli.memory import available_memory
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular", "symmetric")
 
@@ -75,22 +74,6 @@ def normalize_padding_mode(mode: str) -> str:
         f"unknown padding_mode {mode!r}; accepted: {', '.join(PADDING_MODES)} "
         f"(aliases: {aliases})"
     )
-
-
-def available_memory() -> int | None:
-    """Bytes of memory new arrays can take: Linux's MemAvailable, else the machine's physical
-    memory, or None where the system says neither."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def check_fits(nbytes: int, what: str) -> None:

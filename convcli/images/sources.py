@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 
 from convcli.errors import ImageError
@@ -37,14 +38,51 @@ def is_path(target) -> bool:
     return isinstance(target, (str, bytes, os.PathLike))
 
 
+#: Bytes read per call from a stream or device whose size is not known in advance.
+_CHUNK = 1 << 24
+
+
+def _read_bounded(stream, limit: int | None):
+    """``stream`` read to its end, or None as soon as it holds more than ``limit`` bytes."""
+    try:
+        info = os.fstat(stream.fileno())
+        size = info.st_size - stream.tell() if stat.S_ISREG(info.st_mode) else None
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        size = None
+    if limit is None or size is not None:
+        return None if size is not None and limit is not None and size > limit else stream.read()
+    chunks, total = [], 0
+    while chunk := stream.read(_CHUNK):
+        total += len(chunk)
+        if total > limit:
+            return None
+        chunks.append(chunk)
+    return chunks[0][:0].join(chunks) if chunks else b""
+
+
 def read_all(source, name: str) -> bytes:
-    """Every byte of ``source`` (a path or a binary file object, seekable or not)."""
+    """Every byte of ``source`` (a path or a binary file object, seekable or not).
+
+    An input larger than a quarter of the memory available (decoding and filtering take
+    several times its size), such as ``/dev/zero`` or an endless pipe, is refused as soon as
+    that is known, without reading it all.
+    """
+    from convcli.memory import available_memory
+
+    memory = available_memory()
+    limit = None if memory is None else memory // 4
     try:
         if is_path(source):
             with open(source, "rb") as handle:
-                data = handle.read()
+                data = _read_bounded(handle, limit)
         else:
-            data = source.read()
+            data = _read_bounded(source, limit)
+        if data is None:
+            raise ImageError(
+                f"cannot read {name}: it holds more than {limit / 2**30:.3g} GiB, a quarter of "
+                "the memory available, which decoding and filtering it would need (an endless "
+                "stream or device?)"
+            )
     except FileNotFoundError:
         raise ImageError(f"cannot read {name}: no such file") from None
     except IsADirectoryError:
