@@ -490,6 +490,48 @@ def test_huge_stride_is_computed_not_allocated(d):
     assert read_image(d / "out.png").frames[0].shape == (1, 1, 3)
 
 
+@pytest.mark.parametrize("source, make", [
+    ("/dev/zero", None),
+    ("{d}/sparse.png", lambda d: os.truncate(d / "sparse.png", 8 * 2**20)),
+    ("-", None),
+], ids=["endless device", "file larger than the memory", "stdin larger than the memory"])
+def test_inputs_larger_than_memory_are_refused_unread(source, make, d, monkeypatch):
+    """With 4 MiB "available", any input over 1 MiB is refused: /dev/zero after one read,
+    a file from its size alone, a pipe once it has sent too much."""
+    import convcli.memory
+
+    monkeypatch.setattr(convcli.memory, "available_memory", lambda: 4 * 2**20)
+    if make:
+        (d / "sparse.png").write_bytes(b"")
+        make(d)
+    before = _snapshot(d)
+    code, out, err = invoke(["apply", "-k", "box", source, "{d}/out.png"], d,
+                            input=b"\x89PNG" * 2**19 if source == "-" else None)
+    name = {"-": r"the stream", "/dev/zero": r"/dev/zero"}.get(source, r"{d}/sparse\.png")
+    assert_refused(code, out, err, want_code=1, d=d, before=before,
+                   pattern=rf"cannot read {name}: it holds more than 0\.000977 GiB, a quarter of "
+                           r"the memory available, which decoding and filtering it would need "
+                           r"\(an endless stream or device\?\)")
+
+
+def test_padding_is_checked_against_the_memory_before_allocating(d, monkeypatch):
+    """The limit is the memory available: with 1 MiB, padding a 16x16 RGB image by 100
+    (2 x 216 x 216 x 3 float32 + the result) is refused, by 2 it is done."""
+    import convcli.engine.padding
+
+    monkeypatch.setattr(convcli.engine.padding, "available_memory", lambda: 2**20)
+    before = _snapshot(d)
+    code, out, err = invoke(["apply", "-k", "box", "--padding", "100", "{d}/in.png",
+                             "{d}/out.png"], d)
+    assert_refused(code, out, err, want_code=2, d=d, before=before,
+                   pattern=r"a 216x216 padded input \(input 16x16, padding \(100, 100, 100, "
+                           r"100\)\) and a 214x214 result " + MEMORY + r"padding or dilation")
+    code, out, err = invoke(["apply", "-k", "box", "--padding", "2", "{d}/in.png",
+                             "{d}/out.png"], d)
+    assert (code, err) == (0, "")
+    assert read_image(d / "out.png").frames[0].shape == (18, 18, 3)
+
+
 # --- real processes: what CliRunner cannot see -----------------------------------------
 
 
