@@ -229,6 +229,8 @@ class _Resolver:
                 text, kind.build(**values, where=where), where=where,
                 description=kind.description, source="builtin",
             )
+        if Path(text).is_file():  # a file, but not of a kernel type (an image given as -k)
+            return self.file(Path(text))
         raise KernelError(
             f"unknown kernel {name!r}{suggest(name, all_names(self.dirs))}; run "
             "'convcli kernels list' to see the kernels, or give a file path"
