@@ -397,6 +397,51 @@ def test_bad_options(case, d):
     assert_refused(code, out, err, want_code=want_code, pattern=pattern, d=d, before=before)
 
 
+def _npy_bytes(array) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _npz_bytes(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name, data, pattern", [
+    ("k.mat", b"3 3\n1 2 3\n4 5\n", r"kernel file '{d}/k\.mat': the header says 3 rows, the "
+                                      r"file has 2"),
+    ("k.mat", b"3 3 0\n1 2 3\n4 5 6\n7 8 9\n",
+     r"kernel file '{d}/k\.mat': scale is 0; libvips divides by it, so it must not be 0"),
+    ("k.npz", b"not a zip", r"kernel file '{d}/k\.npz': not a readable \.npz archive .*"),
+    ("k.npz", _npz_bytes(weight=np.ones((3, 3)), evil=np.ones(2)),
+     r"kernel file '{d}/k\.npz': holds arrays \['evil', 'weight'\]; a kernel \.npz holds "
+     r"'weight' and optionally 'bias' and 'groups' .*"),
+    ("k.npy", _npy_bytes(np.ones((3, 3)))[:100],
+     r"kernel file '{d}/k\.npy': the array is not a readable NumPy array .*"),
+    ("k.npy", _npy_bytes(np.ones((3, 3), np.complex64)),
+     r"kernel file '{d}/k\.npy': the array has dtype complex64; a kernel needs real numbers"),
+    ("k.txt", b"[[1]]", r"kernel file '{d}/k\.txt': unsupported file type; accepted: \.json, "
+                        r"\.npy, \.npz, \.mat"),
+], ids=["mat rows", "mat scale 0", "npz not a zip", "npz extra array", "npy truncated",
+        "npy complex", "unknown suffix"])
+def test_broken_kernel_files_of_every_format(name, data, pattern, d):
+    (d / name).write_bytes(data)
+    before = _snapshot(d)
+    code, out, err = invoke(["apply", "-k", f"{{d}}/{name}", "{d}/in.png", "{d}/out.png"], d)
+    assert_refused(code, out, err, want_code=2, pattern=pattern, d=d, before=before)
+
+
+def test_an_image_given_as_the_kernel(d, monkeypatch):
+    monkeypatch.chdir(d)
+    before = _snapshot(d)
+    code, out, err = invoke(["apply", "-k", "in.png", "in.png", "out.png"], d)
+    assert_refused(code, out, err, want_code=2, d=d, before=before,
+                   pattern=r"kernel file 'in\.png': unsupported file type; accepted: \.json, "
+                           r"\.npy, \.npz, \.mat")
+
+
 @pytest.mark.parametrize("suffix, source, pattern", [
     (".npz", "{d}/k.npz", r"kernel file '{d}/k\.npz': array 'weight' holds Python objects "
                               r"\(pickled data\); convcli never unpickles files: save a numeric "
