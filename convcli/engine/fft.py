@@ -38,7 +38,9 @@ def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarr
     """Correlate unpadded ``x (N, C_in, H, W)`` with ``weight`` by FFT, tile by tile.
 
     Each task is a band of rows (on the engine's threads); inside it, tiles along the
-    width are transformed one at a time, so each tile's transform stays in the cache.
+    width are read (views of the image inside it, small padded copies at its border) and
+    transformed one at a time, so each tile's transform stays in the cache and no band of
+    the image is ever copied.
     """
     import scipy.fft
 
@@ -70,7 +72,7 @@ def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarr
         keep = (o1 - 1) * sh - q0 + 1  # rows of the inverse transform that are used
         for g0, g1 in batches:
             nb = g1 - g0
-            band = border.strip(x[b_, g0 * c_in_g : g1 * c_in_g], q0, q1 + eh - 1, name="fft")
+            image = x[b_, g0 * c_in_g : g1 * c_in_g]
             for t0 in range(0, full_w, tile_w):
                 t1 = min(t0 + tile_w, full_w)
                 c0, c1 = -(-t0 // sw), min(wo, -(-t1 // sw))
@@ -78,7 +80,8 @@ def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarr
                     continue
                 cols = slice(c0 * sw - t0, (c1 - 1) * sw - t0 + 1, sw)
                 # rfft2 in two steps (faster in pocketfft than its n-D path).
-                spec = scipy.fft.rfft(band[:, :, t0 : t1 + ew - 1], n=shape[1], axis=-1)
+                tile = border.tile(image, (q0, q1 + eh - 1), (t0, t1 + ew - 1))
+                spec = scipy.fft.rfft(tile, n=shape[1], axis=-1)
                 spec = scipy.fft.fft(spec, n=shape[0], axis=-2, overwrite_x=True)
                 spec = spec.reshape(nb, c_in_g, *spec.shape[1:])
                 for o in range(g0 * c_out_g, g0 * c_out_g + c_out_g):

@@ -246,6 +246,22 @@ class Border:
             else:
                 buf[..., cols] = buf[..., idx]
 
+    def tile(self, x: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
+        """Padded rows ``rows[0]:rows[1]`` and columns ``cols[0]:cols[1]`` of ``x (..., H, W)``.
+
+        A view of ``x`` when the tile lies inside the image, else a small copy with the
+        border filled as the padding mode says (used by the FFT's tiles).
+        """
+        a, b = rows[0] - self.top, rows[1] - self.top
+        c, d = cols[0] - self.left, cols[1] - self.left
+        if a >= 0 and b <= self.height and c >= 0 and d <= self.width:
+            return x[..., a:b, c:d]
+        ri = source_indices(np.arange(a, b), self.height, self.mode)
+        ci = source_indices(np.arange(c, d), self.width, self.mode)
+        out = x[..., np.maximum(ri, 0)[:, None], np.maximum(ci, 0)[None, :]]
+        out[..., (ri < 0)[:, None] | (ci < 0)[None, :]] = 0
+        return out
+
     def strip(self, x: np.ndarray, p0: int, p1: int, name: str = "strip") -> np.ndarray:
         """Rows ``p0:p1`` of the fully padded image of ``x (C, H, W)``: ``(C, p1-p0, Wp)``.
 
