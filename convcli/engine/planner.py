@@ -86,19 +86,19 @@ def method_costs(weight, geometry) -> dict[str, float]:
             _, us, vs = unit_factors(*low_rank_factors(w[o, 0], dtype), dtype)
             total += sum(SEPARABLE_PASS * (count_passes(u) + count_passes(v)) + SEPARABLE_TERM
                          for u, v in zip(us, vs, strict=True))
-        costs["separable"] = total / c_out + SEPARABLE_FIXED
+        costs["separable"] = float(total / c_out + SEPARABLE_FIXED)
     # Tiles overlap by the kernel's extent: the FFT computes (tile + halo) / tile samples.
     halo = 1.0
     for extent in geometry.extent_hw:
         side = max(TILE_FFT, 4 * (extent - 1))
         halo *= side / (side - extent + 1)
     transforms = geometry.in_channels / c_out + 1.0
-    costs["fft"] = (FFT_TRANSFORM * transforms + FFT_PRODUCT * c_in_g) * halo * sh * sw \
-        * FFT_MARGIN
+    costs["fft"] = float((FFT_TRANSFORM * transforms + FFT_PRODUCT * c_in_g) * halo * sh * sw
+                         * FFT_MARGIN)
     return costs
 
 
-def choose_method(weight, geometry) -> str:
+def choose_method(weight, geometry, *, allow_fft: bool = True) -> str:
     """The fastest method for correlating with ``weight`` under ``geometry``.
 
     Parameters
@@ -107,6 +107,10 @@ def choose_method(weight, geometry) -> str:
         ``(C_out, C_in/groups, kH, kW)``, as given to :func:`convcli.conv2d`.
     geometry : ConvGeometry
         The call's shapes, steps and padding (from :func:`convcli.engine.prepare`).
+    allow_fft : bool
+        False leaves the FFT out (``method='precise'``): its rounding error is relative to
+        the image's largest values, not to each output sample, which matters where results
+        are divided by small ones (un-premultiplying alpha).
 
     Returns
     -------
@@ -132,4 +136,6 @@ def choose_method(weight, geometry) -> str:
     'gemm'
     """
     costs = method_costs(weight, geometry)
+    if not allow_fft:
+        costs.pop("fft", None)
     return min(costs, key=lambda m: (costs[m], METHODS.index(m)))
