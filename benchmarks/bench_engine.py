@@ -191,7 +191,10 @@ def markdown(rows) -> str:
                                             else " MISSED")
             target = f"<= {row['target']}x{met}"
         scipy = row["peer"].get("SciPy")
-        speedup = "-" if scipy is None else f"{scipy / row['seconds']:.0f}x"
+        speedup = "-" if scipy is None else f"{scipy / row['seconds']:.1f}x"
+        if scipy is not None and row["method"].startswith("auto"):
+            met = "met" if row["seconds"] <= SCIPY_TARGET * scipy else "MISSED"
+            speedup += f" (>= {1 / SCIPY_TARGET:.0f}x {met})"
         lines.append(f"| {row['case']} | {row['method']} | {row['seconds']:.3f} | "
                      f"{'-' if value is None else f'{value:.3f}'} ({name}) | {ratio} | "
                      f"{target} | "
