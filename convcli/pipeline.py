@@ -348,13 +348,17 @@ def _check_channels(kernel, colour, colour_layout, name, split, layout):
 
 
 def _premultiplied_step(kernel, colour, alpha, opts, top):
-    """One kernel on premultiplied colour and alpha, then back to straight colour."""
+    """One kernel on premultiplied colour and alpha, then back to straight colour.
+
+    The division by the filtered alpha magnifies errors where alpha is small, so the
+    convolutions use a method whose error is relative to each sample (no FFT).
+    """
     stacked = np.concatenate([colour * (alpha / top), alpha])
     if opts.channel_mode == "cross":
-        colour_f = response(kernel, stacked[:-1], opts)
-        alpha_f = response(kernel, stacked[-1:], opts)
+        colour_f = response(kernel, stacked[:-1], opts, precise=True)
+        alpha_f = response(kernel, stacked[-1:], opts, precise=True)
     else:
-        filtered = response(kernel, stacked, opts)
+        filtered = response(kernel, stacked, opts, precise=True)
         colour_f, alpha_f = filtered[:-1], filtered[-1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         straight = np.where(alpha_f > 0, colour_f * top / alpha_f, 0.0).astype(colour_f.dtype)

@@ -57,8 +57,9 @@ def weight_of(kernel, opts: FilterOptions) -> np.ndarray:
     return w / sums
 
 
-def response(kernel, x, opts: FilterOptions) -> np.ndarray:
-    """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W)."""
+def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarray:
+    """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W);
+    ``precise``: see :func:`convolve`."""
     if kernel.is_bank:
         responses = [affine(m, response(m, x, opts)) for m in kernel.members]
         if len({r.shape for r in responses}) != 1:
@@ -71,12 +72,13 @@ def response(kernel, x, opts: FilterOptions) -> np.ndarray:
     bias = None if kernel.bias is None else np.asarray(kernel.bias, dtype=x.dtype)
     channels = x.shape[0]
     if w.ndim == 4:
-        return convolve(x, w, bias, kernel.groups, opts)
+        return convolve(x, w, bias, kernel.groups, opts, precise)
     if opts.channel_mode == "cross" and channels > 1:
         # weight.expand(C, C, kH, kW): every output channel is the kernel on the channel sum
-        one = convolve(x.sum(axis=0, keepdims=True), w[None, None], None, 1, opts)
+        one = convolve(x.sum(axis=0, keepdims=True), w[None, None], None, 1, opts, precise)
         return np.repeat(one, channels, axis=0)
-    return convolve(x, np.broadcast_to(w, (channels, 1, *w.shape)), None, channels, opts)
+    return convolve(x, np.broadcast_to(w, (channels, 1, *w.shape)), None, channels, opts,
+                    precise)
 
 
 def check_range(kernels, x, opts: FilterOptions, name: str = "the image") -> None:
@@ -191,12 +193,14 @@ def pads_for(size, opts: FilterOptions) -> tuple[int, int, int, int]:
     return (ph, ph, pw, pw)
 
 
-def convolve(x, w4, bias, groups, opts: FilterOptions) -> np.ndarray:
-    """conv2d of ``x`` (C, H, W) with ``w4`` under ``opts``' padding, stride and dilation."""
+def convolve(x, w4, bias, groups, opts: FilterOptions, precise: bool = False) -> np.ndarray:
+    """conv2d of ``x`` (C, H, W) with ``w4`` under ``opts``' padding, stride and dilation;
+    ``precise`` keeps every sample's error relative to itself (no FFT)."""
     from convcli.engine import conv2d, pad_spatial
 
     top, bottom, left, right = pads_for(w4.shape[-2:], opts)
-    common = dict(stride=opts.stride, dilation=opts.dilation, groups=groups)
+    common = dict(stride=opts.stride, dilation=opts.dilation, groups=groups,
+                  method="precise" if precise else "auto")
     if top == bottom and left == right:
         return conv2d(x, w4, bias, padding=(top, left), padding_mode=opts.padding_mode, **common)
     xpad = pad_spatial(x, (top, bottom, left, right), opts.padding_mode)

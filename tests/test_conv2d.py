@@ -262,3 +262,16 @@ def test_aliases_equal_their_mode(alias, mode):
         convcli.conv2d(x, w, padding=2, padding_mode=alias),
         convcli.conv2d(x, w, padding=2, padding_mode=mode),
     )
+
+
+def test_precise_method_never_plans_the_fft():
+    from convcli.engine import planner, prepare
+
+    x = RNG.standard_normal((1, 3, 200, 200)).astype(np.float32)
+    w = RNG.standard_normal((3, 1, 31, 31)).astype(np.float32)  # large, full rank
+    geometry = prepare(x, w, padding="same", groups=3)[3]
+    assert planner.choose_method(w, geometry) == "fft"
+    assert planner.choose_method(w, geometry, allow_fft=False) != "fft"
+    got = convcli.conv2d(x, w, padding="same", groups=3, method="precise")
+    want = convcli.conv2d(x, w, padding="same", groups=3, method="direct")
+    np.testing.assert_array_equal(got, want)

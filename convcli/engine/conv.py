@@ -92,7 +92,7 @@ def _finite(array, dtype, name: str) -> np.ndarray:
     return cast
 
 
-METHODS = ("auto", "direct", "separable", "fft", "gemm")
+METHODS = ("auto", "direct", "separable", "fft", "gemm", "precise")
 
 
 def _check_method(method, c_in_g: int) -> str:
@@ -275,6 +275,8 @@ def conv2d(
         (1-D passes of the kernel's rank-r factors; per-channel weights only), ``'fft'``
         (block-wise FFT) or ``'gemm'`` (im2col + BLAS). All agree within the working
         dtype's rounding; direct and separable give the same bits for any thread count.
+        ``'precise'`` is ``'auto'`` without the FFT, whose error is relative to the
+        image's largest values rather than to each output sample.
 
     Returns
     -------
@@ -317,8 +319,8 @@ def run_method(x, w, b, geometry) -> np.ndarray:
     from convcli.engine.planner import choose_method
 
     method = geometry.method
-    if method == "auto":
-        method = choose_method(w, geometry)
+    if method in ("auto", "precise"):
+        method = choose_method(w, geometry, allow_fft=method == "auto")
     if method == "separable":
         from convcli.engine.separable import correlate_separable_strips
 
