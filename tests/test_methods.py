@@ -229,3 +229,23 @@ def test_matches_opencv_filter2d_reflect101(method, size):
     got = convcli.conv2d(img[None, None], k[None, None], padding="same", padding_mode="reflect",
                          method=method)[0, 0]
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-4 * size)
+
+
+def test_cli_reports_a_bad_thread_count_in_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from convcli.cli import main
+
+    if "apply" not in main.commands:
+        pytest.skip("no 'apply' command yet")
+    source = tmp_path / "in.png"
+    Image.fromarray(RNG.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(source)
+    monkeypatch.setenv("CONVCLI_THREADS", "zero")
+    result = CliRunner().invoke(main, ["apply", "-k", "gaussian:sigma=2", str(source),
+                                       str(tmp_path / "out.png")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: CONVCLI_THREADS='zero' is not a positive integer; set it to e.g. 1 or 4, "
+        "or unset it to use every core")
+    assert not (tmp_path / "out.png").exists()
