@@ -184,3 +184,25 @@ def test_scheduler_without_dask_says_what_to_install(folder, tmp_path, monkeypat
                           "not installed")
     assert err.rstrip().endswith('install it with: pip install "convcli[dask]"')
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "no input files with an image extension in {d} (use -r to look in subdirectories)"),
+    (["-r", "--glob", "*.jpg"], "no input files matching --glob '*.jpg' in {d}"),
+])
+def test_empty_folder_is_an_error_not_a_silent_success(tmp_path, extra, message):
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    write_png(tmp_path / "in" / "sub" / "a.png")
+    code, _, err = run(["apply", "-k", "box", *extra, str(tmp_path / "in"),
+                        str(tmp_path / "out")])
+    assert code == 2
+    assert err == f"Error: {message.format(d=tmp_path / 'in')}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_preview_takes_max_pixels(tmp_path):
+    write_png(tmp_path / "a.png", size=(30, 40))
+    code, _, err = run(["preview", "-k", "box", "--max-pixels", "1000", str(tmp_path / "a.png"),
+                        str(tmp_path / "sheet.png")])
+    assert code == 1 and "--max-pixels" in err and err.count("\n") == 1
+    assert not (tmp_path / "sheet.png").exists()

@@ -16,6 +16,11 @@ from convcli.cli.options import conv_options
 
 _DASH_PATH = click.Path(dir_okay=False, allow_dash=True)
 
+max_pixels_option = click.option(
+    "--max-pixels", type=click.IntRange(min=1), metavar="N",
+    help="Refuse images of more than N pixels (default: Pillow's ~89 million "
+         "decompression-bomb limit; a larger N raises it).")
+
 
 def _stdin(name: str):
     stream = sys.stdin.buffer
@@ -48,9 +53,7 @@ def _stdout(name: str):
               help="JPEG/WebP quality 1-100 (JPEG default 95, WebP default lossless).")
 @click.option("--in-place", is_flag=True,
               help="Allow OUTPUT to be INPUT (replaced atomically once the result is ready).")
-@click.option("--max-pixels", type=click.IntRange(min=1), metavar="N",
-              help="Refuse images of more than N pixels (default: Pillow's ~89 million "
-                   "decompression-bomb limit; a larger N raises it).")
+@max_pixels_option
 @batch_options
 def apply(paths, conv, format_, quality, in_place, max_pixels, **batch):
     """Filter INPUT with one or more kernels and write OUTPUT.
@@ -114,7 +117,8 @@ def apply(paths, conv, format_, quality, in_place, max_pixels, **batch):
 @conv_options
 @click.option("--columns", type=click.IntRange(min=1), default=4, show_default=True,
               help="Tiles per row of the sheet.")
-def preview(input, sheet, conv, columns):
+@max_pixels_option
+def preview(input, sheet, conv, columns, max_pixels):
     """Write SHEET, a labelled contact sheet: INPUT beside each kernel's result.
 
     Every --kernel is applied to INPUT on its own (not in a chain), with the shared
@@ -129,7 +133,7 @@ def preview(input, sheet, conv, columns):
     from convcli.preview import preview_sheet
 
     source = _stdin("INPUT") if input == "-" else input
-    image = read_image(source)
+    image = read_image(source, max_pixels=max_pixels)
     kernels = conv.load_kernels()
     grid = preview_sheet(image.frames[0], image.layout, kernels, conv.kernels, conv.options(),
                          columns=columns)

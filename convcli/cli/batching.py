@@ -97,6 +97,10 @@ def run_batch_command(
     if not inputs:
         raise ParameterError("no input files given")
     found = collect_inputs(inputs, recursive=recursive, pattern=pattern)
+    if not found:
+        what = f"matching --glob {pattern!r}" if pattern else "with an image extension"
+        deeper = "" if recursive else " (use -r to look in subdirectories)"
+        raise ParameterError(f"no input files {what} in {', '.join(inputs)}{deeper}")
     items = plan_outputs(found, output_dir, suffix=suffix, extension=extension)
     os.makedirs(output_dir, exist_ok=True)
 
