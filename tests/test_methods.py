@@ -249,3 +249,20 @@ def test_cli_reports_a_bad_thread_count_in_one_line(tmp_path, monkeypatch):
         "Error: CONVCLI_THREADS='zero' is not a positive integer; set it to e.g. 1 or 4, "
         "or unset it to use every core")
     assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("method", METHODS)
+def test_four_int_padding_is_top_bottom_left_right(mode, method):
+    # Uneven padding without padding the image first (what F.pad + conv2d does in PyTorch).
+    x = RNG.standard_normal((1, 2, 9, 11))
+    w = RNG.standard_normal((2, 1, 4, 3))
+    pads = (3, 0, 1, 4)
+    got = convcli.conv2d(x, w, padding=pads, groups=2, padding_mode=mode, method=method)
+    want = conv2d_reference(x, w, None, (1, 1), pads, (1, 1), 2, mode)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_four_int_padding_refuses_negative_values():
+    with pytest.raises(ParameterError, match=r"padding \(left, right\) must be non-negative"):
+        convcli.conv2d(np.zeros((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), padding=(1, 1, -1, 0))

@@ -130,6 +130,12 @@ def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, in
             f"padding {padding!r} is not understood; give an int, a pair of ints, "
             "'same' or 'valid'"
         )
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        # (top, bottom, left, right), as F.pad's order for the last two axes reversed:
+        # uneven padding without the caller padding the whole image first.
+        top, bottom = _pair(padding[:2], "padding (top, bottom)", 0)
+        left, right = _pair(padding[2:], "padding (left, right)", 0)
+        return (top, bottom, left, right)
     ph, pw = _pair(padding, "padding", 0)
     return (ph, ph, pw, pw)
 
@@ -259,9 +265,11 @@ def conv2d(
         ``(C_out,)``, added to every output pixel of its channel.
     stride, dilation : int or (int, int)
         Positive steps between output samples and between kernel taps.
-    padding : int, (int, int), 'same' or 'valid'
-        Rows/columns added on each side. ``'same'`` keeps the size (stride 1 only); when
-        the total padding is odd the extra row/column goes at the bottom/right, as PyTorch.
+    padding : int, (int, int), (int, int, int, int), 'same' or 'valid'
+        Rows/columns added on each side; four ints are ``(top, bottom, left, right)``
+        (uneven padding, which PyTorch needs ``F.pad`` for). ``'same'`` keeps the size
+        (stride 1 only); when the total padding is odd the extra row/column goes at the
+        bottom/right, as PyTorch.
     groups : int
         Split the channels into ``groups`` independent convolutions.
     padding_mode : str
