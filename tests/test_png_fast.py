@@ -235,6 +235,14 @@ def test_adler32_combine(first, second):
     assert combined == zlib.adler32(first + second)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_views_are_written_as_their_values(dtype):
+    base = _photo(9, 12, 4, dtype)
+    for view in (base[:, ::-1, :3], base[::2, 1:, 1:2], np.asfortranarray(base)):
+        assert png_fast.encode(view) == png_fast.encode(np.ascontiguousarray(view))
+        assert np.array_equal(_by_hand(png_fast.encode(view)), view)
+
+
 # ---------------------------------------------------------------- pieces and threads
 
 
