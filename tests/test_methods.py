@@ -266,3 +266,36 @@ def test_four_int_padding_is_top_bottom_left_right(mode, method):
 def test_four_int_padding_refuses_negative_values():
     with pytest.raises(ParameterError, match=r"padding \(left, right\) must be non-negative"):
         convcli.conv2d(np.zeros((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), padding=(1, 1, -1, 0))
+
+
+def test_gemm_keeps_blas_on_one_thread_inside_and_restores_it_after_concurrent_calls():
+    import threading
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from convcli.engine.gemm import blas_single_threaded
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with blas_single_threaded():
+        assert set(blas_threads()) <= {1}
+    x = RNG.random((1, 3, 24, 24)).astype(np.float32)
+    w = RNG.random((8, 3, 3, 3)).astype(np.float32)
+    want = conv2d_reference(x, w)
+    errors = []
+
+    def work():
+        for _ in range(20):
+            got = convcli.conv2d(x, w, method="gemm")
+            if not np.allclose(got, want, rtol=1e-4, atol=1e-4):
+                errors.append("mismatch")
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert blas_threads() == before

@@ -10,6 +10,7 @@ output channels of a group, so this wins for cross-channel weights with several 
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import numpy as np
 
@@ -19,23 +20,39 @@ from convcli.engine.direct import finish, flat_length, flat_rows, strip_taps
 COLUMNS_BYTES = 1024 * 1024
 
 
-_controller = []
+_blas = {"controller": None, "limit": None, "users": 0}
+_blas_lock = threading.Lock()
 
 
+@contextlib.contextmanager
 def blas_single_threaded():
     """A context in which BLAS runs on one thread: the strips are the parallelism.
 
     BLAS's own threads inside the engine's threads would oversubscribe the cores (and
     OpenBLAS's spinning threads make that much worse), so the engine's thread count governs
-    BLAS too. Uses threadpoolctl; without it, BLAS is left as it is.
+    BLAS too. Reference-counted, so concurrent calls (a threaded scheduler) restore BLAS's
+    own setting only when the last one leaves. Uses threadpoolctl; without it, BLAS is
+    left as it is.
     """
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - a declared dependency
-        return contextlib.nullcontext()
-    if not _controller:
-        _controller.append(ThreadpoolController())
-    return _controller[0].limit(limits=1, user_api="blas")
+        yield
+        return
+    with _blas_lock:
+        if _blas["controller"] is None:
+            _blas["controller"] = ThreadpoolController()
+        if _blas["users"] == 0:
+            _blas["limit"] = _blas["controller"].limit(limits=1, user_api="blas")
+        _blas["users"] += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas["users"] -= 1
+            if _blas["users"] == 0:
+                _blas["limit"].restore_original_limits()
+                _blas["limit"] = None
 
 
 def correlate_gemm(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarray:
