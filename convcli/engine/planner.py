@@ -21,6 +21,8 @@ The constants are fitted to single-thread timings on a 2048x2048 RGB float32 ima
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from convcli.engine.conv import METHODS
@@ -72,7 +74,16 @@ def method_costs(weight, geometry) -> dict[str, float]:
     """
     w = np.asarray(weight)
     dtype = _rank_dtype(w)
-    w = w.astype(dtype, copy=False)
+    w = np.ascontiguousarray(w, dtype=dtype)
+    return dict(_costs(w.tobytes(), w.shape, dtype.str, geometry))
+
+
+@functools.lru_cache(maxsize=256)
+def _costs(data: bytes, shape, dtype: str, geometry) -> tuple:
+    """:func:`method_costs` of one weight (by value) and geometry, cached: pure, and the
+    same kernel is planned again for every band, frame and file."""
+    dtype = np.dtype(dtype)
+    w = np.frombuffer(data, dtype=dtype).reshape(shape)
     c_out, c_in_g, kh, kw = w.shape
     c_out_g = c_out // geometry.groups
     sh, sw = geometry.stride
@@ -95,7 +106,7 @@ def method_costs(weight, geometry) -> dict[str, float]:
     transforms = geometry.in_channels / c_out + 1.0
     costs["fft"] = float((FFT_TRANSFORM * transforms + FFT_PRODUCT * c_in_g) * halo * sh * sw
                          * FFT_MARGIN)
-    return costs
+    return tuple(costs.items())
 
 
 def choose_method(weight, geometry, *, allow_fft: bool = True) -> str:

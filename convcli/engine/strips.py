@@ -30,6 +30,8 @@ from convcli.errors import ParameterError
 #: Bytes of one strip's input rows: large enough that each NumPy call outlasts the GIL
 #: hand-over between threads, small enough that a strip's buffers stay in L2/L3.
 STRIP_BYTES = 1024 * 1024
+#: A strip smaller than this is not worth a thread hand-over (small images run inline).
+MIN_STRIP_BYTES = 64 * 1024
 
 _lock = threading.Lock()
 _state = {"threads": None, "strip_rows": None, "pool": None, "pool_size": 0}
@@ -138,10 +140,12 @@ def strip_rows(out_rows: int, row_bytes: int, tasks_per_row: int = 1,
     if _state["strip_rows"] is not None:
         return min(_state["strip_rows"], out_rows)
     rows = max(1, budget // max(1, row_bytes))
-    # At least ~4 strips per thread when the image allows it, for load balance.
+    # At least ~4 strips per thread when the image allows it, for load balance, but not
+    # strips so small that handing them to threads costs more than computing them.
     want = 4 * get_threads()
     if tasks_per_row * -(-out_rows // rows) < want:
         rows = max(1, min(rows, -(-out_rows * tasks_per_row // want)))
+    rows = max(rows, -(-MIN_STRIP_BYTES // max(1, row_bytes)))
     return min(rows, out_rows)
 
 
