@@ -196,15 +196,11 @@ def pads_for(size, opts: FilterOptions) -> tuple[int, int, int, int]:
 def convolve(x, w4, bias, groups, opts: FilterOptions, precise: bool = False) -> np.ndarray:
     """conv2d of ``x`` (C, H, W) with ``w4`` under ``opts``' padding, stride and dilation;
     ``precise`` keeps every sample's error relative to itself (no FFT)."""
-    from convcli.engine import conv2d, pad_spatial
+    from convcli.engine import conv2d
 
-    top, bottom, left, right = pads_for(w4.shape[-2:], opts)
-    common = dict(stride=opts.stride, dilation=opts.dilation, groups=groups,
-                  method="precise" if precise else "auto")
-    if top == bottom and left == right:
-        return conv2d(x, w4, bias, padding=(top, left), padding_mode=opts.padding_mode, **common)
-    xpad = pad_spatial(x, (top, bottom, left, right), opts.padding_mode)
-    return conv2d(xpad, w4, bias, padding=0, **common)
+    return conv2d(x, w4, bias, padding=pads_for(w4.shape[-2:], opts),
+                  padding_mode=opts.padding_mode, stride=opts.stride, dilation=opts.dilation,
+                  groups=groups, method="precise" if precise else "auto")
 
 
 def resample_like(plane, size, opts: FilterOptions) -> np.ndarray:

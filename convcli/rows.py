@@ -25,7 +25,7 @@ import numpy as np
 from convcli.pipeline import FilterOptions, filter_frame
 
 #: Samples (rows x width x channels) in one band's float working copy.
-BAND_SAMPLES = 1 << 23
+BAND_SAMPLES = 1 << 21
 
 
 def chain_reach(kernels, opts: FilterOptions) -> int:
@@ -65,7 +65,7 @@ def filter_frame_by_rows(frame, kernels, layout, opts: FilterOptions, name: str 
     >>> whole, _ = filter_frame(img, chain, "RGB", opts)
     >>> np.array_equal(banded, whole)
     True
-    >>> rows.BAND_SAMPLES = 1 << 23
+    >>> rows.BAND_SAMPLES = 1 << 21
     """
     frame = np.asarray(frame)
     height = frame.shape[0]
