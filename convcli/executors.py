@@ -11,8 +11,10 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from convcli.batch import BatchItem, ItemResult, run_item, sweep_temporaries
 
@@ -50,50 +52,64 @@ class InlineExecutor:
 
 
 class ProcessExecutor:
-    """Runs items on ``jobs`` worker processes (spawned: no state shared by fork)."""
+    """Runs items on ``jobs`` worker processes (spawned: no state shared by fork).
+
+    A worker that dies (a crash in a codec, the out-of-memory killer) breaks the whole
+    pool and every item in flight with it. The pool is then restarted for the remaining
+    items, and the items that were in flight are rerun one at a time, each in a pool of
+    its own: the one that kills its worker again is reported failed, the others finish.
+    """
 
     def __init__(self, jobs: int):
         self.jobs = jobs
 
     def run(self, work: Callable[[str, str], None], items: list[BatchItem]
             ) -> Iterator[ItemResult]:
-        context = multiprocessing.get_context("spawn")
+        pending = deque(items)
+        while pending:
+            suspects = yield from self._run_pool(work, pending, self.jobs)
+            for item in suspects:
+                culprit = yield from self._run_pool(work, deque([item]), 1)
+                for dead in culprit:
+                    yield ItemResult(dead.source, dead.target, "failed",
+                                     f"the worker process died while filtering '{dead.source}' "
+                                     "(a crash or the out-of-memory killer)")
+
+    def _run_pool(self, work, pending: deque, jobs: int):
+        """Run items from ``pending`` on a fresh pool until it is empty or the pool breaks;
+        yields results, returns the items that were in flight when it broke."""
         pool = ProcessPoolExecutor(
-            max_workers=self.jobs, mp_context=context, initializer=_limit_threads,
-            initargs=(threads_per_worker(self.jobs),),
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_limit_threads, initargs=(threads_per_worker(jobs),),
         )
-        pending = iter(items)
-        in_flight = {}
+        in_flight: dict = {}
         clean_exit = False
         try:
-            for item in pending:
-                in_flight[pool.submit(run_item, work, item)] = item
-                if len(in_flight) >= self.jobs:
-                    break
-            while in_flight:
+            while pending or in_flight:
+                while pending and len(in_flight) < jobs:
+                    item = pending.popleft()
+                    in_flight[pool.submit(run_item, work, item)] = item
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                    suspects = list(in_flight.values())
+                    in_flight.clear()
+                    sweep_temporaries(item.target for item in suspects)
+                    clean_exit = True
+                    return suspects
                 for future in done:
-                    item = in_flight.pop(future)
-                    exc = future.exception()
-                    if exc is not None:  # the worker died (killed, out of memory)
-                        yield ItemResult(item.source, item.target, "failed",
-                                         f"worker process failed on '{item.source}': {exc}")
-                    else:
-                        yield future.result()
-                    nxt = next(pending, None)
-                    if nxt is not None:
-                        in_flight[pool.submit(run_item, work, nxt)] = nxt
+                    in_flight.pop(future)
+                    yield future.result()
             clean_exit = True
+            return []
         finally:
-            if clean_exit:
-                pool.shutdown(wait=True)
-            else:
+            if not clean_exit:
                 # Interrupted or stopped early (--fail-fast): stop the workers now; a
                 # worker killed mid-write leaves at most a temporary file, never a
                 # partial image under a final name.
                 for process in list((getattr(pool, "_processes", None) or {}).values()):
                     process.terminate()
-                pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
+            if not clean_exit:
                 sweep_temporaries(item.target for item in in_flight.values())
 
 
