@@ -244,3 +244,29 @@ def test_installed_command_runs_on_a_kernel_by_name(rgb, tmp_path):
     subprocess.run(["convcli", "apply", "-k", "gaussian:sigma=2", rgb, out], check=True,
                    timeout=120)
     assert np.array_equal(pixels(out), filter_image(pixels(rgb), load_kernel("gaussian:sigma=2")))
+
+
+@pytest.mark.parametrize("output, message", [
+    (False, "INPUT is '-' but standard input is a terminal; pipe an image in "
+            "(e.g. '< photo.png') or give a file name"),
+    (True, "INPUT is '-' but standard output is a terminal; redirect it "
+           "(e.g. '> out.png') or give a file name"),
+])
+def test_dash_on_a_terminal_is_a_usage_error(monkeypatch, output, message):
+    import io
+    import sys
+
+    import click
+
+    from convcli.cli.apply_cmd import _stream
+
+    class Terminal(io.BytesIO):
+        def isatty(self):
+            return True
+
+    fake = type("Std", (), {"buffer": Terminal()})()
+    monkeypatch.setattr(sys, "stdout" if output else "stdin", fake)
+    assert _stream("a.png", "INPUT", output) == "a.png"
+    with pytest.raises(click.UsageError) as info:
+        _stream("-", "INPUT", output)
+    assert info.value.format_message() == message

@@ -22,22 +22,16 @@ max_pixels_option = click.option(
          "decompression-bomb limit; a larger N raises it).")
 
 
-def _stdin(name: str):
-    stream = sys.stdin.buffer
+def _stream(path: str, name: str, output: bool = False):
+    """``path``, or for '-' the standard stream, refused when it is a terminal."""
+    if path != "-":
+        return path
+    stream, what, hint = ((sys.stdout.buffer, "output", "redirect it (e.g. '> out.png')")
+                          if output else
+                          (sys.stdin.buffer, "input", "pipe an image in (e.g. '< photo.png')"))
     if stream.isatty():
         raise click.UsageError(
-            f"{name} is '-' but standard input is a terminal; pipe an image in "
-            "(e.g. '< photo.png') or give a file name"
-        )
-    return stream
-
-
-def _stdout(name: str):
-    stream = sys.stdout.buffer
-    if stream.isatty():
-        raise click.UsageError(
-            f"{name} is '-' but standard output is a terminal; redirect it "
-            "(e.g. '> out.png') or give a file name"
+            f"{name} is '-' but standard {what} is a terminal; {hint} or give a file name"
         )
     return stream
 
@@ -106,8 +100,8 @@ def apply(paths, conv, format_, quality, in_place, max_pixels, **batch):
             "(a directory or -o OUTDIR)"
         )
     input, output = paths
-    source = _stdin("INPUT") if input == "-" else input
-    target = _stdout("OUTPUT") if output == "-" else output
+    source = _stream(input, "INPUT")
+    target = _stream(output, "OUTPUT", output=True)
     apply_file(source, target, job)
 
 
@@ -132,7 +126,7 @@ def preview(input, sheet, conv, columns, max_pixels):
     from convcli.images import ImageData, read_image, write_image
     from convcli.preview import preview_sheet
 
-    source = _stdin("INPUT") if input == "-" else input
+    source = _stream(input, "INPUT")
     image = read_image(source, max_pixels=max_pixels)
     kernels = conv.load_kernels()
     grid = preview_sheet(image.frames[0], image.layout, kernels, conv.kernels, conv.options(),
