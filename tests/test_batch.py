@@ -169,3 +169,11 @@ def test_threads_per_worker_keeps_total_at_cores(monkeypatch):
     assert make_executor(3).jobs == 3
 
 
+
+
+def test_fail_fast_on_the_process_pool_stops_workers_cleanly(tmp_path):
+    items = make_items(tmp_path, ["bad.png"] + [f"{i}.png" for i in range(12)])
+    results = list(run_batch(items, copy_upper, ProcessExecutor(2), fail_fast=True))
+    assert results[-1].status == "failed" and results[-1].source == items[0].source
+    assert len(results) < len(items)  # stopped: the rest never started
+    assert not list((tmp_path / "dst" / "nested").glob(".*.part"))
