@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convcli.engine.conv import int_pair
 from convcli.errors import KernelError, ParameterError
 from convcli.mapping import (
     DEPTHS,
@@ -59,18 +60,6 @@ LAYOUT_BY_CHANNELS = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 def _choice(name: str, value, accepted) -> None:
     if value not in accepted:
         raise ParameterError(f"{name} {value!r} is not understood; accepted: {', '.join(accepted)}")
-
-
-def _pair(name: str, value, minimum: int) -> tuple[int, int]:
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    ok = len(items) == 2 and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum
-        for v in items
-    )
-    if not ok:
-        least = "positive" if minimum else "non-negative"
-        raise ParameterError(f"{name} must be a {least} int or a pair of them, got {value!r}")
-    return int(items[0]), int(items[1])
 
 
 @dataclass(frozen=True)
@@ -123,9 +112,9 @@ class FilterOptions:
             _choice("padding", self.padding.lower(), ("same", "valid"))
             fix(self, "padding", self.padding.lower())
         else:
-            fix(self, "padding", _pair("padding", self.padding, 0))
-        fix(self, "stride", _pair("stride", self.stride, 1))
-        fix(self, "dilation", _pair("dilation", self.dilation, 1))
+            fix(self, "padding", int_pair(self.padding, "padding", 0))
+        fix(self, "stride", int_pair(self.stride, "stride", 1))
+        fix(self, "dilation", int_pair(self.dilation, "dilation", 1))
         if self.normalize not in (None, True, False):
             raise ParameterError(f"normalize must be True, False or None, got {self.normalize!r}")
         _choice("channel mode", self.channel_mode, CHANNEL_MODES)

@@ -260,7 +260,7 @@ def test_premultiply_in_cross_mode_and_cmyk_layout():
 # --- options and errors ---------------------------------------------------------------
 
 @pytest.mark.parametrize("options,message", [
-    ({"stride": 0}, r"^stride must be a positive int or a pair of them, got 0$"),
+    ({"stride": 0}, r"^stride must be positive, got 0$"),
     ({"padding": "full"}, r"^padding 'full' is not understood; accepted: same, valid$"),
     ({"alpha": "straight"}, r"accepted: premultiply, preserve, channel$"),
     ({"output_map": "wrap"}, r"accepted: clip, abs, normalize, offset$"),

@@ -67,8 +67,9 @@ def working_dtype(dtype) -> np.dtype:
     )
 
 
-def _pair(value, name: str, minimum: int) -> tuple[int, int]:
-    """An int or a pair of ints, each >= ``minimum``, as a pair."""
+def int_pair(value, name: str, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints, each >= ``minimum``, as a pair; ``name`` is used in the
+    :class:`ParameterError` otherwise."""
     items = (value, value) if not isinstance(value, (tuple, list, np.ndarray)) else tuple(value)
     if len(items) != 2 or not all(
         isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items
@@ -133,10 +134,10 @@ def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, in
     if isinstance(padding, (tuple, list)) and len(padding) == 4:
         # (top, bottom, left, right), as F.pad's order for the last two axes reversed:
         # uneven padding without the caller padding the whole image first.
-        top, bottom = _pair(padding[:2], "padding (top, bottom)", 0)
-        left, right = _pair(padding[2:], "padding (left, right)", 0)
+        top, bottom = int_pair(padding[:2], "padding (top, bottom)", 0)
+        left, right = int_pair(padding[2:], "padding (left, right)", 0)
         return (top, bottom, left, right)
-    ph, pw = _pair(padding, "padding", 0)
+    ph, pw = int_pair(padding, "padding", 0)
     return (ph, ph, pw, pw)
 
 
@@ -205,8 +206,8 @@ def prepare(
             raise ParameterError(f"bias dtype {b.dtype} is not supported; give a real array")
         b = _finite(b, dtype, "bias")
 
-    stride = _pair(stride, "stride", 1)
-    dilation = _pair(dilation, "dilation", 1)
+    stride = int_pair(stride, "stride", 1)
+    dilation = int_pair(dilation, "dilation", 1)
     mode = normalize_padding_mode(padding_mode)
     method = _check_method(method, c_in_g)
     pads = _resolve_padding(padding, (kh, kw), dilation, stride)
