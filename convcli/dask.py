@@ -142,9 +142,13 @@ def conv2d(
 
 
 def _conv_block(block, weight, bias, stride, dilation, groups, method):
-    """The in-memory conv2d, without padding, of one block plus the halo after it."""
-    return _conv2d_memory(block, weight, bias, stride=stride, padding=0, dilation=dilation,
-                          groups=groups, method=method)
+    """The in-memory conv2d, without padding, of one block plus the halo after it, on one
+    engine thread: Dask already runs a block per core."""
+    from convcli.engine.strips import threads_in_this_thread
+
+    with threads_in_this_thread(1):
+        return _conv2d_memory(block, weight, bias, stride=stride, padding=0,
+                              dilation=dilation, groups=groups, method=method)
 
 
 def _stand_in(x) -> np.ndarray:

@@ -265,3 +265,30 @@ def test_property_equals_in_memory(case, data):
     got = conv2d(da.from_array(case["x"], chunks=chunks), *args)
     assert got.shape == want.shape
     np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=TOL, atol=TOL)
+
+
+def test_blocks_run_on_one_engine_thread_without_touching_other_threads(monkeypatch):
+    import threading
+
+    from convcli.engine import strips
+
+    seen = []
+    real = strips.get_threads
+
+    def spy():
+        seen.append(real())
+        return seen[-1]
+
+    monkeypatch.setattr(strips, "get_threads", spy)
+    x = da.from_array(np.random.default_rng(0).random((1, 2, 64, 64), dtype=np.float32),
+                      chunks=(1, 2, 32, 32))
+    w = np.ones((2, 1, 3, 3), np.float32)
+    conv2d(x, w, padding="same", groups=2).compute(scheduler="threads")
+    assert seen and set(seen) == {1}
+    # the override is per thread: another thread still sees the process-wide setting
+    with strips.threads_in_this_thread(1):
+        other = []
+        t = threading.Thread(target=lambda: other.append(real()))
+        t.start()
+        t.join()
+    assert other == [real()]

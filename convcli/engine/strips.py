@@ -35,6 +35,8 @@ MIN_STRIP_BYTES = 64 * 1024
 
 _lock = threading.Lock()
 _state = {"threads": None, "strip_rows": None, "pool": None, "pool_size": 0}
+#: Per calling thread: a thread count that overrides ``_state`` (see threads_in_this_thread).
+_local = threading.local()
 _local = threading.local()
 
 
@@ -69,9 +71,34 @@ def get_threads() -> int:
     >>> get_threads() >= 1
     True
     """
+    local = getattr(_local, "threads", None)
+    if local is not None:
+        return local
     if _state["threads"] is None:
         return _threads_from_env()
     return _state["threads"]
+
+
+@contextlib.contextmanager
+def threads_in_this_thread(n: int):
+    """Engine calls made by the current thread use ``n`` threads inside the block; other
+    threads are not affected. For callers that already run conv2d on several threads of
+    their own (Dask blocks), where the engine's pool would multiply the threads.
+
+    Examples
+    --------
+    >>> with threads_in_this_thread(1):
+    ...     get_threads()
+    1
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ParameterError(f"threads must be a positive int, got {n!r}")
+    saved = getattr(_local, "threads", None)
+    _local.threads = n
+    try:
+        yield
+    finally:
+        _local.threads = saved
 
 
 def set_threads(n: int | None) -> None:
