@@ -36,6 +36,8 @@ class ApplyJob:
         Allow the output to be the input file (it is replaced atomically).
     max_pixels : int or None
         Refuse larger images (None: Pillow's decompression-bomb limit).
+    compress_level : int or None
+        PNG zlib level 0-9 (None: 6).
     """
 
     kernels: tuple
@@ -44,6 +46,7 @@ class ApplyJob:
     quality: int | None = None
     in_place: bool = False
     max_pixels: int | None = None
+    compress_level: int | None = None
 
     def __call__(self, source, target) -> None:
         apply_file(source, target, self)
@@ -118,7 +121,8 @@ def apply_file(source, target, job: ApplyJob) -> None:
     same_kind = layout == image.layout and frames[0].dtype == image.frames[0].dtype
     mode = image.mode if same_kind else layout
     result = ImageData(frames, layout, fmt, mode, metadata)
-    write_image(result, target, format=fmt, quality=job.quality)
+    write_image(result, target, format=fmt, quality=job.quality,
+                compress_level=job.compress_level)
 
 
 def _scaled_dpi(metadata: dict, before, after) -> dict:

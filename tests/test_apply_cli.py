@@ -270,3 +270,32 @@ def test_dash_on_a_terminal_is_a_usage_error(monkeypatch, output, message):
     with pytest.raises(click.UsageError) as info:
         _stream("-", "INPUT", output)
     assert info.value.format_message() == message
+
+
+def test_compress_level_trades_size_for_speed_with_the_same_pixels(rgb, tmp_path):
+    sizes = {}
+    for level in ("1", "9"):
+        out = tmp_path / f"l{level}.png"
+        assert invoke("apply", "-k", "box", "--compress-level", level, rgb, out).exit_code == 0
+        sizes[level] = out.stat().st_size
+    assert sizes["1"] > sizes["9"]
+    assert np.array_equal(read_image(tmp_path / "l1.png").frames[0],
+                          read_image(tmp_path / "l9.png").frames[0])
+
+
+def test_compress_level_reaches_animated_png_and_is_checked(tmp_path):
+    import io
+
+    from convcli.errors import ParameterError
+    from convcli.images import ImageData, write_image
+
+    frames = [np.full((16, 16, 3), 40 * i, np.uint8) for i in range(2)]
+    frames[1][::3] = 7
+    sizes = []
+    for level in (0, 9):
+        buffer = io.BytesIO()
+        write_image(ImageData(frames, "RGB", "PNG"), buffer, compress_level=level)
+        sizes.append(len(buffer.getvalue()))
+    assert sizes[0] > sizes[1]
+    with pytest.raises(ParameterError, match=r"compress_level must be from 0 to 9, got 10"):
+        write_image(ImageData(frames[:1], "RGB", "PNG"), io.BytesIO(), compress_level=10)

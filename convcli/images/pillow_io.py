@@ -291,7 +291,7 @@ def from_array(array: np.ndarray, layout: str) -> Image.Image:
     return Image.frombytes(mode, (width, height), np.ascontiguousarray(raw).tobytes())
 
 
-def save(image, stream, fmt: str, quality: int | None) -> None:
+def save(image, stream, fmt: str, quality: int | None, compress_level: int | None = None) -> None:
     """Encode ``image`` (an ImageData Pillow can hold) as ``fmt`` into ``stream``."""
     from convcli.images.gif import palette_frame
 
@@ -300,6 +300,8 @@ def save(image, stream, fmt: str, quality: int | None) -> None:
     else:
         pictures = [from_array(frame, image.layout) for frame in image.frames]
     options = _save_options(image, fmt, quality)
+    if fmt == "PNG" and compress_level is not None:
+        options["compress_level"] = compress_level
     if len(pictures) > 1:
         options.update(save_all=True, append_images=pictures[1:])
     if fmt == "GIF" and "transparency" in pictures[0].info:
