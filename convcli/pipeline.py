@@ -30,6 +30,7 @@ import numpy as np
 
 from convcli.engine.conv import int_pair
 from convcli.errors import KernelError, ParameterError
+from convcli.images.data import LAYOUT_BY_CHANNELS  # layout guessed from the channel count
 from convcli.mapping import (
     DEPTHS,
     OUTPUT_MAPS,
@@ -53,8 +54,6 @@ from convcli.responses import (
 CHANNEL_MODES = ("per-channel", "cross")
 #: What ``alpha`` accepts.
 ALPHA_MODES = ("premultiply", "preserve", "channel")
-#: Layout guessed for an array given without one, by channel count.
-LAYOUT_BY_CHANNELS = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 
 
 def _choice(name: str, value, accepted) -> None:
