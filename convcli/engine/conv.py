@@ -45,11 +45,6 @@ class ConvGeometry:
         """Height and width the dilated kernel spans."""
         return tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_hw, strict=True))
 
-    @property
-    def depthwise(self) -> bool:
-        """True when every output channel reads exactly one input channel."""
-        return self.in_channels == self.groups
-
 
 def working_dtype(dtype) -> np.dtype:
     """The float dtype convcli computes in for input of ``dtype``.

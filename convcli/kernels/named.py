@@ -168,10 +168,6 @@ class Parametric:
     params: dict[str, Param]
     description: str
 
-    def signature(self) -> str:
-        """``sigma=1.0, size=2*ceil(3*sigma)+1``: the parameters and their defaults."""
-        return ", ".join(f"{n}={p.describe_default()}" for n, p in self.params.items())
-
 
 PARAMETRIC: dict[str, Parametric] = {
     "box": Parametric(box_weight, {"size": Param(int, 3, "side in taps", positive=True)},
