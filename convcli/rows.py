@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convcli.engine.strips import run_tasks
 from convcli.pipeline import FilterOptions, filter_frame
 
 #: Samples (rows x width x channels) in one band's float working copy.
@@ -74,12 +75,20 @@ def filter_frame_by_rows(frame, kernels, layout, opts: FilterOptions, name: str 
     step = band_rows(frame.shape[1], channels, reach)
     if not _banded(opts) or height <= step + 2 * reach:
         return filter_frame(frame, kernels, layout, opts, name)
-    out = out_layout = None
-    for r0 in range(0, height, step):
-        r1 = min(height, r0 + step)
+    bands = [(r0, min(height, r0 + step)) for r0 in range(0, height, step)]
+
+    def run(band_range):  # one band: a result row range written into ``out``
+        r0, r1 = band_range
         a, b = max(0, r0 - reach), min(height, r1 + reach)
-        band, out_layout = filter_frame(frame[a:b], kernels, layout, opts, name)
-        if out is None:
-            out = np.empty((height, *band.shape[1:]), band.dtype)
-        out[r0:r1] = band[r0 - a : r1 - a]
+        band, band_layout = filter_frame(frame[a:b], kernels, layout, opts, name)
+        return band[r0 - a : r1 - a], band_layout
+
+    first, out_layout = run(bands[0])  # gives the result's dtype and channels
+    out = np.empty((height, *first.shape[1:]), first.dtype)
+    out[: len(first)] = first
+
+    def fill(band_range):
+        out[band_range[0] : band_range[1]] = run(band_range)[0]
+
+    run_tasks(fill, bands[1:])  # bands in parallel; inside one, the engine runs inline
     return out, out_layout

@@ -89,3 +89,24 @@ def test_band_count_and_reach():
     kernels = (load_kernel("gaussian:sigma=1"), load_kernel("sobel"))
     assert rows.chain_reach(kernels, opts) == 3 * 6 + 3 * 2
     assert rows.band_rows(4096, 3, 24) == 96  # 64-row floor overridden by 4 x reach
+
+
+@pytest.mark.parametrize("chain", [("gaussian:sigma=2",), ("random_fft",)])
+def test_bands_identical_for_any_thread_count(chain):
+    """Bands run in parallel: the result's bits do not depend on how many threads run
+    them, with the FFT too (a band's blocks depend on the image, not on the threads)."""
+    from convcli.engine.strips import engine_settings
+    from convcli.kernels.kernel import Kernel
+
+    if chain == ("random_fft",):  # large and full rank: the planner picks the FFT
+        kernels = (Kernel("random", RNG.standard_normal((15, 15)) / 15),)
+    else:
+        kernels = tuple(load_kernel(spec) for spec in chain)
+    frame = RNG.integers(0, 256, (700, 31, 3), dtype=np.uint8)
+    opts = FilterOptions(output_map="abs")
+    results = []
+    for threads in (1, 2, 3):
+        with engine_settings(threads=threads):
+            results.append(rows.filter_frame_by_rows(frame, kernels, "RGB", opts)[0])
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])

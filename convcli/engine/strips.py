@@ -37,7 +37,6 @@ _lock = threading.Lock()
 _state = {"threads": None, "strip_rows": None, "pool": None, "pool_size": 0}
 #: Per calling thread: a thread count that overrides ``_state`` (see threads_in_this_thread).
 _local = threading.local()
-_local = threading.local()
 
 
 def _available_cores() -> int:
