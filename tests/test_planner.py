@@ -113,13 +113,28 @@ def test_costs_cover_the_methods_that_apply():
 
 
 def test_fft_cost_does_not_grow_with_the_kernel_but_direct_does():
-    x = np.zeros((1, 1, 512, 512), np.float32)
+    x = np.zeros((1, 1, 4096, 4096), np.float32)  # not allocated: calloc'd pages
     costs = []
     for k in (9, 17, 33):
         w = RNG.standard_normal((1, 1, k, k)).astype(np.float32)
         costs.append(method_costs(w, prepare(x, w, padding="same")[3]))
     assert costs[0]["direct"] < costs[1]["direct"] < costs[2]["direct"]
     assert costs[2]["fft"] < 1.5 * costs[0]["fft"]
+
+
+def test_fft_cost_counts_whole_tiles():
+    """A band of 194 rows needs two 192-row tiles (13x13: 180 output rows each), the
+    second nearly empty: twice the transforms per output sample of a tall image, and the
+    planner then prefers the separable passes (a 13x13 Gaussian on the CLI's bands)."""
+    g = np.exp(-0.5 * ((np.arange(13) - 6) / 2) ** 2)
+    w = np.repeat((np.outer(g, g) / g.sum() ** 2)[None, None], 3, 0).astype(np.float32)
+    tall = np.zeros((1, 3, 4096, 4096), np.float32)
+    band = np.zeros((1, 3, 194, 4096), np.float32)
+    tall_costs = method_costs(w, prepare(tall, w, padding="same", groups=3)[3])
+    band_costs = method_costs(w, prepare(band, w, padding="same", groups=3)[3])
+    assert band_costs["fft"] == pytest.approx(tall_costs["fft"] * (2 * 192 / 194) / (
+        -(-4096 // 180) * 192 / 4096), rel=1e-9)
+    assert choose_method(w, prepare(band, w, padding="same", groups=3)[3]) == "separable"
 
 
 # --- rank and factors ------------------------------------------------------------------

@@ -98,11 +98,15 @@ def _costs(data: bytes, shape, dtype: str, geometry) -> tuple:
             total += sum(SEPARABLE_PASS * (count_passes(u) + count_passes(v)) + SEPARABLE_TERM
                          for u, v in zip(us, vs, strict=True))
         costs["separable"] = float(total / c_out + SEPARABLE_FIXED)
-    # Tiles overlap by the kernel's extent: the FFT computes (tile + halo) / tile samples.
+    # Tiles overlap by the kernel's extent, and the last tile of a row or column is
+    # transformed whole however little of it is used: the FFT computes
+    # (tiles x tile side) / output samples per output sample, in each dimension (near 1 on
+    # a large image; near 2 on a band of rows a little taller than one tile).
     halo = 1.0
-    for extent in geometry.extent_hw:
-        side = max(TILE_FFT, 4 * (extent - 1))
-        halo *= side / (side - extent + 1)
+    for extent, padded in zip(geometry.extent_hw, geometry.padded_hw, strict=True):
+        side = min(max(TILE_FFT, 4 * (extent - 1)), padded)
+        full = padded - extent + 1  # stride-1 output samples
+        halo *= -(-full // (side - extent + 1)) * side / full
     transforms = geometry.in_channels / c_out + 1.0
     costs["fft"] = float((FFT_TRANSFORM * transforms + FFT_PRODUCT * c_in_g) * halo * sh * sw
                          * FFT_MARGIN)
