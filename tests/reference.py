@@ -71,7 +71,7 @@ def conv2d_reference(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1
 def same_pads(kernel_hw, dilation=(1, 1)):
     """PyTorch's 'same' padding: total d*(k-1), the odd one at the bottom/right."""
     pads = []
-    for k, d in zip(kernel_hw, dilation):
+    for k, d in zip(kernel_hw, dilation, strict=True):
         total = d * (k - 1)
         pads += [total // 2, total - total // 2]
     return tuple(pads)

@@ -149,6 +149,48 @@ def test_bit_identical_for_any_strip_height_property(case, method):
     assert np.array_equal(one, other)
 
 
+@settings(max_examples=40)
+@given(cases(max_k=4), st.sampled_from([None, 5, 37]))
+def test_separable_layouts_and_chunks_give_the_same_bits(case, chunk):
+    """The flat 'same' layout of the separable method (results written in place, border
+    columns on the side) and the padded layout compute the same operations: same bits;
+    and cutting flat runs into chunks (accumulate) changes no bit either."""
+    from convcli.engine import direct, separable
+
+    if case["weight"].shape[1] != 1:
+        return
+    flat = _run(case, "separable", np.float32)
+    saved = separable._flat_same_task, direct.CHUNK_SAMPLES
+    try:
+        separable._flat_same_task = separable._padded_task
+        padded = _run(case, "separable", np.float32)
+        if chunk is not None:
+            separable._flat_same_task, direct.CHUNK_SAMPLES = saved[0], chunk
+            np.testing.assert_array_equal(_run(case, "separable", np.float32), flat)
+            np.testing.assert_array_equal(_run(case, "direct", np.float32),
+                                          _run({**case, "strip_rows": 1}, "direct", np.float32))
+    finally:
+        separable._flat_same_task, direct.CHUNK_SAMPLES = saved
+    np.testing.assert_array_equal(flat, padded)
+
+
+def test_flat_layout_border_columns_on_a_wide_strip(monkeypatch):
+    """Chunked flat runs over several rows, every mode, a rank-2 kernel with bias: the
+    border columns (computed on the side) and the interior match the reference."""
+    from convcli.engine import direct
+
+    monkeypatch.setattr(direct, "CHUNK_SAMPLES", 100)
+    x = RNG.standard_normal((1, 2, 30, 41))
+    w = RNG.standard_normal((2, 1, 5, 2)) @ RNG.standard_normal((2, 1, 2, 7))
+    b = RNG.standard_normal(2)
+    for mode in PADDING_MODES:
+        got = convcli.conv2d(x, w, b, padding="same", dilation=(1, 2), groups=2,
+                             padding_mode=mode, method="separable")
+        want = conv2d_reference(x, w, b, pads=same_pads((5, 7), (1, 2)), dilation=(1, 2),
+                                groups=2, mode=mode)
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
 def test_threads_setting_and_environment(monkeypatch):
     set_threads(3)
     assert get_threads() == 3

@@ -47,7 +47,14 @@ def _sum_views(out: np.ndarray, plus, minus) -> None:
         np.subtract(out, view, out=out)
 
 
-def accumulate(dst: np.ndarray, terms, tmp: np.ndarray, first: bool = True) -> None:
+#: Samples per chunk of a flat :func:`accumulate`: all its passes run over one chunk while
+#: the chunk is in the core's cache, then over the next (3x3 Gaussian, 4096x4096 RGB, one
+#: thread: 0.125 s unchunked, 0.100 s in chunks of 196K samples).
+CHUNK_SAMPLES = 3 << 16
+
+
+def accumulate(dst: np.ndarray, terms, tmp: np.ndarray, first: bool = True,
+               scale=None, bias=None) -> None:
     """``dst (+)= sum(weight * view for view, weight in terms)``, in place, in a fixed order.
 
     ``tmp`` is a preallocated buffer of ``dst``'s shape: no temporaries. Taps sharing a
@@ -55,6 +62,11 @@ def accumulate(dst: np.ndarray, terms, tmp: np.ndarray, first: bool = True) -> N
     kernels allow; weight 1 needs no multiply and taps of weight 0 are skipped. With
     ``first`` the result overwrites ``dst``. The operations depend on the weights only,
     never on where ``dst`` lies in the image, so strips and threads cannot change a bit.
+    Long flat runs (``(channels, L)``, as the strip methods make with stride 1) are done
+    in chunks of :data:`CHUNK_SAMPLES` samples, every pass on one chunk before the next:
+    the same operations on every sample, in cache. With ``scale`` or ``bias`` (broadcast
+    against ``dst``), the result is then finished in place as :func:`finish` does, chunk
+    by chunk.
 
     Examples
     --------
@@ -66,7 +78,24 @@ def accumulate(dst: np.ndarray, terms, tmp: np.ndarray, first: bool = True) -> N
     >>> accumulate(dst, [(a, 1.0), (b, 1.0)], tmp, first=False); dst.tolist()
     [6.5, 13.0]
     """
-    for multiplier, plus, minus in group_terms(terms):
+    groups = group_terms(terms)
+    step = CHUNK_SAMPLES // max(1, dst.shape[0]) if dst.ndim == 2 else 0
+    if step < 1 or dst.shape[-1] <= 2 * step:
+        parts = [slice(None)]
+    else:
+        parts = [slice(a, a + step) for a in range(0, dst.shape[-1], step)]
+    for part in parts:
+        _accumulate(dst[..., part],
+                    [(m, [v[..., part] for v in plus], [v[..., part] for v in minus])
+                     for m, plus, minus in groups],
+                    tmp[..., part], first)
+        if scale is not None or bias is not None:
+            finish(dst[..., part], dst[..., part], bias, 1 if scale is None else scale)
+
+
+def _accumulate(dst: np.ndarray, groups, tmp: np.ndarray, first: bool) -> None:
+    """:func:`accumulate` of grouped terms (:func:`group_terms`), in one go."""
+    for multiplier, plus, minus in groups:
         if multiplier == 1 and not first:
             for view in plus:
                 np.add(dst, view, out=dst)
@@ -197,18 +226,19 @@ def channel_batches(weight: np.ndarray, groups: int) -> list[tuple[int, int]]:
     return runs
 
 
-def strip_plan(x: np.ndarray, weight: np.ndarray, geometry):
+def strip_plan(x: np.ndarray, weight: np.ndarray, geometry, budget: int | None = None):
     """``(batches, tasks)`` of a strip method: the channel batches
     (:func:`channel_batches`) and one ``(image, (r0, r1))`` task per strip of output rows,
-    strips sized to the widest batch's input rows (:func:`~convcli.engine.strips.strip_rows`).
+    strips of about ``budget`` bytes of the widest batch's input rows (default
+    :data:`~convcli.engine.strips.STRIP_BYTES`; see :func:`~convcli.engine.strips.strip_rows`).
     """
-    from convcli.engine.strips import row_ranges, strip_rows
+    from convcli.engine.strips import STRIP_BYTES, row_ranges, strip_rows
 
     n, ho = x.shape[0], geometry.out_hw[0]
     batches = channel_batches(weight, geometry.groups)
     widest = max(g1 - g0 for g0, g1 in batches) * weight.shape[1]
     row_bytes = widest * geometry.stride[0] * geometry.padded_hw[1] * x.itemsize
-    rows = strip_rows(ho, row_bytes, tasks_per_row=n)
+    rows = strip_rows(ho, row_bytes, tasks_per_row=n, budget=budget or STRIP_BYTES)
     return batches, [(b_, r) for b_ in range(n) for r in row_ranges(ho, rows)]
 
 

@@ -276,6 +276,17 @@ class Border:
             else:
                 buf[..., cols] = buf[..., idx]
 
+    def columns(self, x: np.ndarray, cols: tuple[int, int]) -> np.ndarray:
+        """Padded columns ``cols[0]:cols[1]`` of every row of ``x (..., W)``: a view inside
+        the image, else a small copy with the border filled as the padding mode says."""
+        c, d = cols[0] - self.left, cols[1] - self.left
+        if c >= 0 and d <= self.width:
+            return x[..., c:d]
+        ci = source_indices(np.arange(c, d), self.width, self.mode)
+        out = x[..., np.maximum(ci, 0)]
+        out[..., ci < 0] = 0
+        return out
+
     def tile(self, x: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
         """Padded rows ``rows[0]:rows[1]`` and columns ``cols[0]:cols[1]`` of ``x (..., H, W)``.
 
