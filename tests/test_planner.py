@@ -50,9 +50,16 @@ def test_small_full_rank_kernels_are_direct():
     assert plan(per_channel(np.ones((1, 1)))) == "direct"
 
 
-def test_one_dimensional_kernels_are_direct():
-    # A 1 x k kernel is already one pass: separating it gains nothing.
-    assert plan(per_channel(np.ones((1, 9)))) == "direct"
+def test_one_dimensional_kernels_are_separable():
+    # A 1 x k kernel is one pass either way; the separable method's long strips and flat
+    # runs written straight into the output make it the faster one (1x9 box, 2048x2048
+    # RGB, one thread: 0.035 s against direct's 0.040 s), by a small margin.
+    for kernel in (np.ones((1, 9)), np.ones((9, 1))):
+        w = per_channel(kernel).astype(np.float32)
+        costs = method_costs(w, prepare(np.zeros((1, 3, 512, 512), np.float32), w,
+                                        padding="same", groups=3)[3])
+        assert costs["separable"] < costs["direct"] < 1.1 * costs["separable"]
+        assert plan(per_channel(kernel)) == "separable"
 
 
 def test_large_full_rank_kernels_use_the_fft():
