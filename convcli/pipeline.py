@@ -269,7 +269,7 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
     out_dtype = output_dtype(frame.dtype, opts.depth)
     top = max_value(out_dtype)
     x = to_working(np.moveaxis(frame, 2, 0), out_dtype, working_float(frame.dtype, out_dtype))
-    check_range(kernels, x, opts, name)
+    check_range(kernels, x, opts, name, out_dtype)
 
     alpha_mode = "channel"
     if layout.endswith("A"):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from convcli.errors import KernelError, ParameterError
+from convcli.errors import ImageError, KernelError, ParameterError
 
 if TYPE_CHECKING:
     from convcli.pipeline import FilterOptions
@@ -81,9 +81,13 @@ def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarra
                     precise)
 
 
-def check_range(kernels, x, opts: FilterOptions, name: str = "the image") -> None:
+def check_range(kernels, x, opts: FilterOptions, name: str = "the image",
+                out_dtype=None) -> None:
     """Refuse, before computing, a chain of kernels whose values could overflow ``x``'s float
-    type (float32 for 8- and 16-bit images), instead of filling the result with infinities.
+    type (float32 for 8- and 16-bit images), instead of filling the result with infinities;
+    and NaN or infinite samples (float images) when the output ``out_dtype`` is an integer
+    type, which would turn them and every sample the kernels reach from them into 0 or the
+    maximum without a word. A float output keeps them, as PyTorch does.
 
     The bound is the worst case: the largest magnitude in ``x`` times each kernel's sum of
     absolute weights (times the channel count in ``cross`` mode), plus its bias, then its
@@ -105,7 +109,15 @@ def check_range(kernels, x, opts: FilterOptions, name: str = "the image") -> Non
     limit = float(np.finfo(x.dtype).max)
     peak = float(max(x.max(), -x.min())) if x.size else 0.0
     if not np.isfinite(peak):
-        return  # non-finite samples stay non-finite; the output map sends NaN to 0
+        if out_dtype is not None and np.dtype(out_dtype).kind != "f":
+            bits = 8 * np.dtype(out_dtype).itemsize
+            raise ImageError(
+                f"{name} has NaN or infinite samples, which "
+                f"{'an' if bits == 8 else 'a'} {bits}-bit output cannot hold (they and every "
+                "pixel the kernels reach from them would become 0 or the maximum); write "
+                "floats with --depth 32f (TIFF or .npy), or replace them in the input first"
+            )
+        return  # a float output keeps them, as PyTorch does
     bound, channels = peak, x.shape[0]
     for kernel in kernels:
         bound = _bound(kernel, bound, channels, opts, limit)

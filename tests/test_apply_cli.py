@@ -299,3 +299,28 @@ def test_compress_level_reaches_animated_png_and_is_checked(tmp_path):
     assert sizes[0] > sizes[1]
     with pytest.raises(ParameterError, match=r"compress_level must be from 0 to 9, got 10"):
         write_image(ImageData(frames[:1], "RGB", "PNG"), io.BytesIO(), compress_level=10)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_float_samples_into_an_integer_output_are_refused(tmp_path, bad):
+    """A NaN or infinity would silently become black or white (and spread over the
+    kernel's reach) in an 8- or 16-bit output: one error line, nothing written; a float
+    output keeps them, as PyTorch does."""
+    src = tmp_path / "in.npy"
+    image = RNG.random((70, 40), dtype=np.float32)  # taller than one band in the test
+    image[[3, 50], [5, 20]] = bad
+    np.save(src, image)
+    before = src.read_bytes()
+    for depth in ("8", "16"):
+        out = tmp_path / f"out{depth}.png"
+        result = invoke("apply", "-k", "box", "--depth", depth, src, out)
+        assert result.exit_code == 1
+        assert result.output.startswith(
+            f"Error: '{src}' has NaN or infinite samples, which {'an' if depth == '8' else 'a'}"
+            f" {depth}-bit output cannot hold")
+        assert result.output.count("\n") == 1 and not out.exists()
+    assert src.read_bytes() == before
+    out = tmp_path / "out.npy"
+    assert invoke("apply", "-k", "box", src, out).exit_code == 0
+    result = np.load(out)
+    assert not np.isfinite(result[2:5, 4:7]).any() and np.isfinite(result[10:40, 10:15]).all()
