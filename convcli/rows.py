@@ -77,7 +77,7 @@ def filter_frame_by_rows(frame, kernels, layout, opts: FilterOptions, name: str 
         return filter_frame(frame, kernels, layout, opts, name)
     bands = [(r0, min(height, r0 + step)) for r0 in range(0, height, step)]
 
-    def run(band_range):  # one band: a result row range written into ``out``
+    def run(band_range):  # one band: its result rows and their layout
         r0, r1 = band_range
         a, b = max(0, r0 - reach), min(height, r1 + reach)
         band, band_layout = filter_frame(frame[a:b], kernels, layout, opts, name)
