@@ -31,9 +31,12 @@ def label(kernel) -> str:
 
 
 def affine(kernel, values):
-    """``kernel.scale * values + kernel.offset`` (the kernel's own output mapping)."""
-    if kernel.scale != 1.0 or kernel.offset != 0.0:
-        values = values * values.dtype.type(kernel.scale) + values.dtype.type(kernel.offset)
+    """``kernel.scale * values + kernel.offset`` (the kernel's own output mapping), in place:
+    ``values`` is a fresh float result of :func:`response`, which it returns."""
+    if kernel.scale != 1.0:
+        np.multiply(values, values.dtype.type(kernel.scale), out=values)
+    if kernel.offset != 0.0:
+        np.add(values, values.dtype.type(kernel.offset), out=values)
     return values
 
 

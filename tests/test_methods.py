@@ -236,6 +236,25 @@ def test_padded_strip_equals_rows_of_the_whole_padded_image(mode):
         np.testing.assert_array_equal(Border(geometry).strip(x, p0, p1), whole[:, p0:p1])
 
 
+@pytest.mark.parametrize("mode", PADDING_MODES)
+def test_padded_tile_equals_a_block_of_the_whole_padded_image(mode):
+    """Border.tile (the FFT's tiles, and the separable method's border columns through
+    Border.columns): inside the image a view, across any border the padded values."""
+    x = RNG.standard_normal((2, 7, 6))
+    w = np.zeros((2, 1, 9, 11))
+    geometry = prepare(x[None], w, padding=(8, 9), groups=2, padding_mode=mode)[3]
+    whole = pad_spatial(x, geometry.pads, mode)
+    border = Border(geometry)
+    hp, wp = whole.shape[-2:]
+    for rows in [(0, 4), (3, 12), (8, 15), (12, hp), (0, hp), (9, 10)]:
+        for cols in [(0, 3), (2, 15), (9, 14), (14, wp), (0, wp), (10, 11)]:
+            np.testing.assert_array_equal(border.tile(x, rows, cols),
+                                          whole[:, rows[0]:rows[1], cols[0]:cols[1]])
+        np.testing.assert_array_equal(border.columns(x, (rows[0] % wp, wp)),
+                                      pad_spatial(x, (0, 0, *geometry.pads[2:]), mode)[
+                                          :, :, rows[0] % wp : wp])
+
+
 # --- refusals -----------------------------------------------------------------------------
 
 def test_unknown_method_is_refused_with_the_accepted_list():

@@ -130,18 +130,21 @@ def test_fft_cost_does_not_grow_with_the_kernel_but_direct_does():
 
 
 def test_fft_cost_counts_whole_tiles():
-    """A band of 194 rows needs two 192-row tiles (13x13: 180 output rows each), the
-    second nearly empty: twice the transforms per output sample of a tall image, and the
-    planner then prefers the separable passes (a 13x13 Gaussian on the CLI's bands)."""
+    """400 rows under a 13x13 kernel ('same': 412 padded) take two tiles of 212 rows (the
+    outputs shared out evenly): 424 transformed rows for 400 outputs, against 17 tiles of
+    253 rows for 4096; the planner's cost follows the tiles."""
+    from convcli.engine.fft import tile_plan
+
+    assert tile_plan(13, 400 + 12) == (2, 212) and tile_plan(13, 4096 + 12) == (17, 253)
+    assert tile_plan(13, 258 + 12) == (2, 141)  # not one tile of 256 and one nearly empty
     g = np.exp(-0.5 * ((np.arange(13) - 6) / 2) ** 2)
     w = np.repeat((np.outer(g, g) / g.sum() ** 2)[None, None], 3, 0).astype(np.float32)
     tall = np.zeros((1, 3, 4096, 4096), np.float32)
-    band = np.zeros((1, 3, 194, 4096), np.float32)
+    band = np.zeros((1, 3, 400, 4096), np.float32)
     tall_costs = method_costs(w, prepare(tall, w, padding="same", groups=3)[3])
     band_costs = method_costs(w, prepare(band, w, padding="same", groups=3)[3])
-    assert band_costs["fft"] == pytest.approx(tall_costs["fft"] * (2 * 192 / 194) / (
-        -(-4096 // 180) * 192 / 4096), rel=1e-9)
-    assert choose_method(w, prepare(band, w, padding="same", groups=3)[3]) == "separable"
+    assert band_costs["fft"] == pytest.approx(
+        tall_costs["fft"] * (2 * 212 / 400) / (17 * 253 / 4096), rel=1e-9)
 
 
 # --- rank and factors ------------------------------------------------------------------

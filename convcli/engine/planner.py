@@ -27,7 +27,7 @@ import numpy as np
 
 from convcli.engine.conv import METHODS
 from convcli.engine.direct import count_passes, unit_scale
-from convcli.engine.fft import TILE_FFT
+from convcli.engine.fft import tile_plan
 from convcli.engine.separable import low_rank_factors, unit_factors
 
 #: One elementwise pass over a cache-resident strip, relative to a pass in memory.
@@ -98,15 +98,12 @@ def _costs(data: bytes, shape, dtype: str, geometry) -> tuple:
             total += sum(SEPARABLE_PASS * (count_passes(u) + count_passes(v)) + SEPARABLE_TERM
                          for u, v in zip(us, vs, strict=True))
         costs["separable"] = float(total / c_out + SEPARABLE_FIXED)
-    # Tiles overlap by the kernel's extent, and the last tile of a row or column is
-    # transformed whole however little of it is used: the FFT computes
-    # (tiles x tile side) / output samples per output sample, in each dimension (near 1 on
-    # a large image; near 2 on a band of rows a little taller than one tile).
+    # Tiles overlap by the kernel's extent: the FFT computes (tiles x tile side) / output
+    # samples per output sample, in each dimension (tile_plan).
     halo = 1.0
     for extent, padded in zip(geometry.extent_hw, geometry.padded_hw, strict=True):
-        side = min(max(TILE_FFT, 4 * (extent - 1)), padded)
-        full = padded - extent + 1  # stride-1 output samples
-        halo *= -(-full // (side - extent + 1)) * side / full
+        tiles, side = tile_plan(extent, padded)
+        halo *= tiles * side / (padded - extent + 1)
     transforms = geometry.in_channels / c_out + 1.0
     costs["fft"] = float((FFT_TRANSFORM * transforms + FFT_PRODUCT * c_in_g) * halo * sh * sw
                          * FFT_MARGIN)

@@ -258,8 +258,7 @@ class Border:
         idx = source_indices(np.arange(a, b), self.height, self.mode)
         out = scratch(name, (*x.shape[:-2], b - a, x.shape[-1]), x.dtype)
         # The rows inside the image form one run: copy it as a block, then the border rows.
-        r0 = min(max(0, -a), b - a)
-        r1 = max(r0, min(b, self.height) - a)
+        r0, r1 = _inside(a, b, self.height)
         out[..., r0:r1, :] = x[..., a + r0 : a + r1, :]
         for r in [*range(r0), *range(r1, b - a)]:
             if idx[r] < 0:
@@ -291,7 +290,8 @@ class Border:
         """Padded rows ``rows[0]:rows[1]`` and columns ``cols[0]:cols[1]`` of ``x (..., H, W)``.
 
         A view of ``x`` when the tile lies inside the image, else a small copy with the
-        border filled as the padding mode says (used by the FFT's tiles).
+        border filled as the padding mode says (used by the FFT's tiles): the part inside
+        the image copied as one block, the border rows and columns gathered by index.
         """
         a, b = rows[0] - self.top, rows[1] - self.top
         c, d = cols[0] - self.left, cols[1] - self.left
@@ -299,8 +299,20 @@ class Border:
             return x[..., a:b, c:d]
         ri = source_indices(np.arange(a, b), self.height, self.mode)
         ci = source_indices(np.arange(c, d), self.width, self.mode)
-        out = x[..., np.maximum(ri, 0)[:, None], np.maximum(ci, 0)[None, :]]
-        out[..., (ri < 0)[:, None] | (ci < 0)[None, :]] = 0
+        out = np.empty((*x.shape[:-2], b - a, d - c), x.dtype)
+        r0, r1 = _inside(a, b, self.height)
+        c0, c1 = _inside(c, d, self.width)
+        out[..., r0:r1, c0:c1] = x[..., a + r0 : a + r1, c + c0 : c + c1]
+        edge_cols = np.r_[0:c0, c1 : d - c]
+        if edge_cols.size and r1 > r0:
+            part = x[..., a + r0 : a + r1, np.maximum(ci[edge_cols], 0)]
+            part[..., ci[edge_cols] < 0] = 0
+            out[..., r0:r1, edge_cols] = part
+        edge_rows = np.r_[0:r0, r1 : b - a]
+        if edge_rows.size:
+            part = x[..., np.maximum(ri[edge_rows], 0)[:, None], np.maximum(ci, 0)[None, :]]
+            part[..., (ri[edge_rows] < 0)[:, None] | (ci < 0)[None, :]] = 0
+            out[..., edge_rows, :] = part
         return out
 
     def strip(self, x: np.ndarray, p0: int, p1: int, name: str = "strip") -> np.ndarray:
@@ -312,3 +324,9 @@ class Border:
         buf[:, :, self.left : self.left + self.width] = self.rows(x, p0, p1)
         self.fill_columns(buf)
         return buf
+
+
+def _inside(a: int, b: int, n: int) -> tuple[int, int]:
+    """The run ``[i0, i1)`` of ``range(b - a)`` whose positions ``a + i`` lie in ``[0, n)``."""
+    i0 = min(max(0, -a), b - a)
+    return i0, max(i0, min(b, n) - a)
