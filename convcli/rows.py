@@ -20,6 +20,8 @@ frame's global min and max).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from convcli.engine.strips import run_tasks
@@ -83,12 +85,15 @@ def filter_frame_by_rows(frame, kernels, layout, opts: FilterOptions, name: str 
         band, band_layout = filter_frame(frame[a:b], kernels, layout, opts, name)
         return band[r0 - a : r1 - a], band_layout
 
-    first, out_layout = run(bands[0])  # gives the result's dtype and channels
-    out = np.empty((height, *first.shape[1:]), first.dtype)
-    out[: len(first)] = first
+    lock, result = threading.Lock(), {}
 
     def fill(band_range):
-        out[band_range[0] : band_range[1]] = run(band_range)[0]
+        rows, band_layout = run(band_range)
+        with lock:  # the first band done gives the result's dtype and channels
+            if not result:
+                result.update(out=np.empty((height, *rows.shape[1:]), rows.dtype),
+                              layout=band_layout)
+        result["out"][band_range[0] : band_range[1]] = rows
 
-    run_tasks(fill, bands[1:])  # bands in parallel; inside one, the engine runs inline
-    return out, out_layout
+    run_tasks(fill, bands)  # bands in parallel; inside one, the engine runs inline
+    return result["out"], result["layout"]
