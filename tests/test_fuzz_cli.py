@@ -306,3 +306,16 @@ def test_damaged_images_raise_image_error_or_read(data):
     event("read")
     assert image.frames and all(f.ndim == 3 for f in image.frames)
     assert math.prod(image.frames[0].shape[:2]) <= 10**6
+
+
+def test_a_damaged_chunk_type_is_named_on_one_line():
+    """Found by the fuzz test above: a chunk type damaged into b'\\n\\rIH' broke the error
+    line in two; non-printable bytes of a type are now written as \\xNN."""
+    from convcli.images.png16 import SIGNATURE, make_chunk
+
+    chunk = bytearray(make_chunk(b"IHDR", bytes(13)))
+    chunk[4:6] = b"\n\r"  # the type now fails its CRC, and holds a newline
+    with pytest.raises(ImageError, match=r"^cannot read the stream: .*PNG chunk \\x0a\\x0dDR "
+                                         r"at byte 8 fails its CRC check\); re-export") as info:
+        read_image(io.BytesIO(SIGNATURE + bytes(chunk) + make_chunk(b"IEND", b"")))
+    assert "\n" not in str(info.value)

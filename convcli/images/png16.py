@@ -64,12 +64,24 @@ def check_crcs(data: bytes, name: str) -> None:
         if zlib.crc32(view[offset + 4 : end]) != struct.unpack_from(">I", data, end)[0]:
             raise ImageError(
                 f"cannot read {name}: truncated or corrupt image data (PNG chunk "
-                f"{kind.decode('latin-1')} at byte {offset} fails its CRC check); "
+                f"{_printable(kind)} at byte {offset} fails its CRC check); "
                 "re-export or re-download it"
             )
         if kind == b"IEND":
             return
         offset = end + 4
+
+
+def _printable(kind: bytes) -> str:
+    r"""A chunk type for a message: its letters, other bytes as ``\xNN`` (a damaged file's
+    type can hold a newline, which would break the one-line error).
+
+    Examples
+    --------
+    >>> print(_printable(b"IDAT"), _printable(b"\n\rIH"))
+    IDAT \x0a\x0dIH
+    """
+    return "".join(chr(b) if 33 <= b < 127 else f"\\x{b:02x}" for b in kind)
 
 
 def make_chunk(kind: bytes, body: bytes) -> bytes:
