@@ -182,7 +182,8 @@ def test_preview_sheet(rgb, tmp_path):
     got = read_image(sheet)
     assert got.layout == "RGB" and got.frames[0].dtype == np.uint8
     grid = got.frames[0]
-    from convcli.preview import GLYPH_H, MARGIN, contact_sheet, render_text, to_display
+    from convcli.preview import MARGIN, contact_sheet, to_display
+    from convcli.text import LABEL
 
     tiles = [pixels(rgb), filter_image(pixels(rgb), "box:size=5"), filter_image(pixels(rgb),
                                                                                 "sobel")]
@@ -190,12 +191,12 @@ def test_preview_sheet(rgb, tmp_path):
                          columns=2)
     assert np.array_equal(grid, want)
     # the second tile's label is drawn in ink where the font has it, above the tile
-    label = render_text("box:size=5")
+    label = LABEL.mask("box:size=5")
     cell_w = max(32, len("box:size=5") * 6)
     left = MARGIN + cell_w + MARGIN
-    drawn = grid[MARGIN : MARGIN + GLYPH_H, left : left + label.shape[1], 0] == 0
+    drawn = grid[MARGIN : MARGIN + LABEL.height, left : left + label.shape[1], 0] == 0
     assert np.array_equal(drawn, label)
-    band = GLYPH_H + MARGIN // 2
+    band = LABEL.height + MARGIN // 2
     x = left + (cell_w - 32) // 2
     assert np.array_equal(grid[MARGIN + band : MARGIN + band + 24, x : x + 32], tiles[1])
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from convcli.kernels import font
 from convcli.kernels.kernel import Kernel
+from convcli.text import SMALL
 
 _RED = np.array([178.0, 24.0, 43.0])
 _BLUE = np.array([33.0, 102.0, 172.0])
 _WHITE = np.array([255.0, 255.0, 255.0])
 _INK = np.array([0, 0, 0], np.uint8)
 _GRID = np.array([200, 200, 200], np.uint8)
-_MARGIN, _GAP, _LINE = 10, 12, 2 * font.HEIGHT + 6
+_MARGIN, _GAP, _LINE = 10, 12, 2 * SMALL.height + 6
 
 
 def number(value: float, digits: int = 6) -> str:
@@ -118,7 +118,7 @@ def colours(values: np.ndarray, vmax: float) -> np.ndarray:
 
 
 def _draw_text(canvas: np.ndarray, text: str, top: int, left: int, scale: int = 2, ink=_INK):
-    mask = font.text_mask(text, scale)
+    mask = SMALL.mask(text, scale)
     h, w = mask.shape
     w = min(w, canvas.shape[1] - left)
     canvas[top: top + h, left: left + w][mask[:, :w]] = ink
@@ -142,7 +142,7 @@ def heatmap(kernel: Kernel) -> np.ndarray:
     labelled = any(label for label, _ in parts)
     # Values in the cells when every one fits (only small kernels have cells that wide).
     show_values = cell >= 12 and all(
-        font.text_width(number(v, 3)) <= cell - 4 for _, w in parts for v in w.ravel())
+        SMALL.text_width(number(v, 3)) <= cell - 4 for _, w in parts for v in w.ravel())
     tile_h, tile_w = kh * cell + (_LINE if labelled else 0), kw * cell
     values = np.concatenate([w.ravel() for _, w in parts])
     vmax = float(np.abs(values).max())
@@ -152,7 +152,7 @@ def heatmap(kernel: Kernel) -> np.ndarray:
     else:
         second = stats(values)
     caption = summary(kernel)[:1] + [second]
-    caption_w = max(font.text_width(line, 2) for line in caption)
+    caption_w = max(SMALL.text_width(line, 2) for line in caption)
     width = 2 * _MARGIN + max(cols * tile_w + (cols - 1) * _GAP, caption_w, 200)
     height = 2 * _MARGIN + rows * tile_h + (rows - 1) * _GAP + _GAP + 3 * _LINE + 10
     canvas = np.full((height, width, 3), 255, np.uint8)
@@ -186,8 +186,8 @@ def _draw_cells(canvas, w, vmax, cell, top, left, show_values):
     for (r, c), v in np.ndenumerate(w):
         text = number(v, 3)
         ink = np.array([255, 255, 255] if abs(v) > 0.6 * vmax else [0, 0, 0], np.uint8)
-        x = left + c * cell + (cell - font.text_width(text)) // 2
-        _draw_text(canvas, text, top + r * cell + (cell - font.HEIGHT) // 2, x, 1, ink)
+        x = left + c * cell + (cell - SMALL.text_width(text)) // 2
+        _draw_text(canvas, text, top + r * cell + (cell - SMALL.height) // 2, x, 1, ink)
 
 
 def _colour_bar(canvas, vmax, top, left, signed):
@@ -196,6 +196,6 @@ def _colour_bar(canvas, vmax, top, left, signed):
     bar = np.rint(colours(ramp, vmax)).astype(np.uint8)
     label = number(low)
     _draw_text(canvas, label, top + 1, left)
-    x = left + font.text_width(label, 2) + 6
+    x = left + SMALL.text_width(label, 2) + 6
     canvas[top: top + 12, x: x + ramp.size] = bar[None, :, :]
     _draw_text(canvas, number(vmax), top + 1, x + ramp.size + 6)
