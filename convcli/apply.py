@@ -13,7 +13,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
-from convcli.errors import ParameterError
+from convcli.errors import ConvcliError, ParameterError
 from convcli.pipeline import FilterOptions
 from convcli.rows import filter_frame_by_rows
 
@@ -147,10 +147,16 @@ def _load_fft_early(kernels) -> None:
             w = np.asarray(member.weight, np.float32)
             yield w if w.ndim == 4 else w.reshape(1, 1, *w.shape[-2:])
 
+    def planned(w) -> str:  # a guess for a typical image; never fails the job
+        x = np.broadcast_to(np.float32(0), (1, w.shape[1], 256, 1024))
+        try:
+            return choose_method(w, prepare(x, w, padding="same")[3])
+        except ConvcliError:
+            return "unknown"
+
     for kernel in kernels:
         for w in weights(kernel):
-            x = np.broadcast_to(np.float32(0), (1, w.shape[1], 256, 1024))
-            if choose_method(w, prepare(x, w, padding="same")[3]) == "fft":
+            if planned(w) == "fft":
                 threading.Thread(target=importlib.import_module, args=("scipy.fft",),
                                  name="convcli-load-fft").start()
                 return

@@ -69,3 +69,28 @@ def test_version_output_is_the_package_version():
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert __version__ in result.stdout
+
+
+@pytest.mark.parametrize("kernel,loads", [("random 15x15", True), ("gaussian:sigma=2", False),
+                                          ("sobel", False)])
+def test_scipy_fft_is_loaded_early_only_when_the_plan_needs_it(kernel, loads):
+    """apply starts importing scipy.fft on a thread before decoding the image when the
+    planner would use the FFT (a large full-rank kernel), and not otherwise."""
+    script = f"""
+import sys, threading, numpy as np
+from convcli.apply import _load_fft_early
+from convcli.kernels import load_kernel
+from convcli.kernels.kernel import Kernel
+spec = {kernel!r}
+k = (Kernel("random", np.random.default_rng(0).standard_normal((15, 15)))
+     if spec.startswith("random") else load_kernel(spec))
+_load_fft_early((k,))
+started = [t for t in threading.enumerate() if t.name == "convcli-load-fft"]
+for t in started:
+    t.join()
+print("scipy.fft" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(loads)]
