@@ -40,8 +40,12 @@ import convcli  # noqa: E402
 from convcli.engine import get_threads  # noqa: E402
 
 #: (case, kernel size, separable?) -> target ratio to OpenCV (issue 6)
-OPENCV_TARGETS = {"gaussian 3x3": 2.5, "gaussian 7x7": 3.0, "gaussian 31x31": 1.0,
-                  "random 7x7": 6.0}
+OPENCV_TARGETS = {
+    "gaussian 3x3": 2.5,
+    "gaussian 7x7": 3.0,
+    "gaussian 31x31": 1.0,
+    "random 7x7": 6.0,
+}
 SCIPY_TARGET = 1 / 5  # at least 5x faster than scipy.ndimage.correlate
 TORCH_TARGET = 2.0
 
@@ -115,9 +119,12 @@ def per_channel_cases(size: int, runs: int, scipy_runs: int, rows: list) -> None
     rng = np.random.default_rng(0)
     planes = rng.random((1, 3, size, size), dtype=np.float32)
     interleaved = np.ascontiguousarray(planes[0].transpose(1, 2, 0))
-    kernels = {"gaussian 3x3": gaussian(3), "gaussian 7x7": gaussian(7),
-               "gaussian 31x31": gaussian(31),
-               "random 7x7": rng.standard_normal((7, 7)).astype(np.float32)}
+    kernels = {
+        "gaussian 3x3": gaussian(3),
+        "gaussian 7x7": gaussian(7),
+        "gaussian 31x31": gaussian(31),
+        "random 7x7": rng.standard_normal((7, 7)).astype(np.float32),
+    }
     try:
         import cv2
     except ImportError:
@@ -130,18 +137,32 @@ def per_channel_cases(size: int, runs: int, scipy_runs: int, rows: list) -> None
         weight = np.stack([k] * 3)[:, None]
         peer = {}
         if cv2 is not None:
-            peer["OpenCV"] = best_of(lambda k=k: cv2.filter2D(
-                interleaved, -1, k, borderType=cv2.BORDER_REFLECT_101), runs)
+            peer["OpenCV"] = best_of(
+                lambda k=k: cv2.filter2D(interleaved, -1, k, borderType=cv2.BORDER_REFLECT_101),
+                runs,
+            )
         if ndimage is not None and scipy_runs:
             peer["SciPy"] = best_of_within(
-                lambda k=k: [ndimage.correlate(planes[0, c], k, mode="mirror")
-                             for c in range(3)], scipy_runs)
+                lambda k=k: [ndimage.correlate(planes[0, c], k, mode="mirror") for c in range(3)],
+                scipy_runs,
+            )
         for method in methods_for(name):
-            seconds = best_of(lambda w=weight, m=method: convcli.conv2d(
-                planes, w, groups=3, padding="same", padding_mode="reflect", method=m), runs)
+            seconds = best_of(
+                lambda w=weight, m=method: convcli.conv2d(
+                    planes, w, groups=3, padding="same", padding_mode="reflect", method=m
+                ),
+                runs,
+            )
             chosen = f"auto ({_planned(planes, weight, 3)})" if method == "auto" else method
-            rows.append(dict(case=f"{name}, {size}x{size} RGB", method=chosen,
-                             seconds=seconds, peer=peer, target=OPENCV_TARGETS[name]))
+            rows.append(
+                dict(
+                    case=f"{name}, {size}x{size} RGB",
+                    method=chosen,
+                    seconds=seconds,
+                    peer=peer,
+                    target=OPENCV_TARGETS[name],
+                )
+            )
             print(_line(rows[-1]), flush=True)
 
 
@@ -168,14 +189,26 @@ def cross_channel_case(size: int, runs: int, rows: list) -> None:
         xt, wt, bt = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b)
         with torch.no_grad():
             peer[f"PyTorch ({torch.get_num_threads()} threads)"] = best_of(
-                lambda: F.conv2d(F.pad(xt, (2, 2, 2, 2), mode="reflect"), wt, bt), runs)
+                lambda: F.conv2d(F.pad(xt, (2, 2, 2, 2), mode="reflect"), wt, bt), runs
+            )
     for method in ("auto", "gemm", "direct", "fft"):
-        seconds = best_of(lambda m=method: convcli.conv2d(
-            x, w, b, padding="same", padding_mode="reflect", method=m), runs)
+        seconds = best_of(
+            lambda m=method: convcli.conv2d(
+                x, w, b, padding="same", padding_mode="reflect", method=m
+            ),
+            runs,
+        )
         if method == "auto":
             method = f"auto ({_planned(x, w, 1)})"
-        rows.append(dict(case=f"cross-channel 3->8 5x5, {size}x{size}", method=method,
-                         seconds=seconds, peer=peer, target=TORCH_TARGET))
+        rows.append(
+            dict(
+                case=f"cross-channel 3->8 5x5, {size}x{size}",
+                method=method,
+                seconds=seconds,
+                peer=peer,
+                target=TORCH_TARGET,
+            )
+        )
         print(_line(rows[-1]), flush=True)
 
 
@@ -192,26 +225,34 @@ def _line(row) -> str:
 
 
 def markdown(rows) -> str:
-    lines = ["| case | method | convcli (s) | peer (s) | ratio | target | SciPy (s) | "
-             "speed-up vs SciPy |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| case | method | convcli (s) | peer (s) | ratio | target | SciPy (s) | "
+        "speed-up vs SciPy |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         peers = {k: v for k, v in row["peer"].items() if k != "SciPy"}
         name, value = next(iter(peers.items()), ("-", None))
         ratio = "-" if value is None else f"{row['seconds'] / value:.2f}x"
         target = "-"  # the targets are for what convcli runs by itself: the planner's choice
         if row["method"].startswith("auto"):
-            met = "" if value is None else (" met" if row["seconds"] / value <= row["target"]
-                                            else " MISSED")
+            met = (
+                ""
+                if value is None
+                else (" met" if row["seconds"] / value <= row["target"] else " MISSED")
+            )
             target = f"<= {row['target']}x{met}"
         scipy = row["peer"].get("SciPy")
         speedup = "-" if scipy is None else f"{scipy / row['seconds']:.1f}x"
         if scipy is not None and row["method"].startswith("auto"):
             met = "met" if row["seconds"] <= SCIPY_TARGET * scipy else "MISSED"
             speedup += f" (>= {1 / SCIPY_TARGET:.0f}x {met})"
-        lines.append(f"| {row['case']} | {row['method']} | {row['seconds']:.3f} | "
-                     f"{'-' if value is None else f'{value:.3f}'} ({name}) | {ratio} | "
-                     f"{target} | "
-                     f"{'-' if scipy is None else f'{scipy:.2f}'} | {speedup} |")
+        lines.append(
+            f"| {row['case']} | {row['method']} | {row['seconds']:.3f} | "
+            f"{'-' if value is None else f'{value:.3f}'} ({name}) | {ratio} | "
+            f"{target} | "
+            f"{'-' if scipy is None else f'{scipy:.2f}'} | {speedup} |"
+        )
     return "\n".join(lines)
 
 
@@ -220,21 +261,32 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, default=4096, help="image side (per-channel cases)")
     parser.add_argument("--cross-size", type=int, default=2048, help="image side (3->8 case)")
     parser.add_argument("--runs", type=int, default=7, help="best of this many runs")
-    parser.add_argument("--scipy-runs", type=int, default=3,
-                        help="best of up to this many SciPy runs, within 10 s per case")
+    parser.add_argument(
+        "--scipy-runs",
+        type=int,
+        default=3,
+        help="best of up to this many SciPy runs, within 10 s per case",
+    )
     parser.add_argument("--no-scipy", action="store_true", help="skip SciPy (it is slow)")
-    parser.add_argument("--only", choices=["per-channel", "cross-channel"],
-                        help="run one group of cases")
+    parser.add_argument(
+        "--only", choices=["per-channel", "cross-channel"], help="run one group of cases"
+    )
     parser.add_argument("--markdown", action="store_true", help="print the README table")
-    parser.add_argument("--single-core", action="store_true",
-                        help="every library on one thread, CPU time (robust on a busy machine)")
+    parser.add_argument(
+        "--single-core",
+        action="store_true",
+        help="every library on one thread, CPU time (robust on a busy machine)",
+    )
     args = parser.parse_args(argv)
     if args.single_core:
         single_core()
-    print(f"convcli {convcli.__version__}, NumPy {np.__version__}, Python "
-          f"{platform.python_version()}, {os.cpu_count()} cores, engine threads "
-          f"{get_threads()}; best of {args.runs}"
-          f"{', CPU time, one thread each' if args.single_core else ', wall clock'}", flush=True)
+    print(
+        f"convcli {convcli.__version__}, NumPy {np.__version__}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} cores, engine threads "
+        f"{get_threads()}; best of {args.runs}"
+        f"{', CPU time, one thread each' if args.single_core else ', wall clock'}",
+        flush=True,
+    )
     rows: list = []
     if args.only != "cross-channel":
         per_channel_cases(args.size, args.runs, 0 if args.no_scipy else args.scipy_runs, rows)

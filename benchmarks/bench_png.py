@@ -101,8 +101,12 @@ def bench(name: str, array: np.ndarray, runs: int, threads: int) -> None:
     cases = [("png_fast, 1 thread", lambda: png_fast.encode(array, threads=1))]
     if threads > 1:
         cases.append((f"png_fast, {threads} threads", lambda: png_fast.encode(array)))
-    cases.append(("imagecodecs (libpng)", lambda: bytes(imagecodecs.png_encode(
-        array[:, :, 0] if array.shape[2] == 1 else array))))
+    cases.append(
+        (
+            "imagecodecs (libpng)",
+            lambda: bytes(imagecodecs.png_encode(array[:, :, 0] if array.shape[2] == 1 else array)),
+        )
+    )
     cases.append((f"png_fast, zlib, {threads} thr", lambda: with_stdlib_zlib(array, threads)))
     ours = None
     for label, encode in cases:
@@ -114,8 +118,9 @@ def bench(name: str, array: np.ndarray, runs: int, threads: int) -> None:
     assert ours == png_fast.encode(array, threads=max(1, threads)), "thread-count dependent"
     d_time, _ = best(lambda: imagecodecs.png_decode(ours), runs)
     pil_time, _ = best(lambda: np.asarray(Image.open(io.BytesIO(ours))), runs)
-    print(f"  decode: imagecodecs {d_time:.3f} s, Pillow {pil_time:.3f} s "
-          f"(x{d_time / pil_time:.2f})")
+    print(
+        f"  decode: imagecodecs {d_time:.3f} s, Pillow {pil_time:.3f} s (x{d_time / pil_time:.2f})"
+    )
 
 
 def main(argv=None) -> None:
@@ -127,8 +132,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     threads = get_threads()
     print(f"zlib {zlib.ZLIB_RUNTIME_VERSION}, {threads} threads, best of {args.runs}")
-    files = args.files or [os.path.join(SAMPLES, name) for name in sorted(os.listdir(SAMPLES))
-                           if name.endswith(".png")]
+    files = args.files or [
+        os.path.join(SAMPLES, name) for name in sorted(os.listdir(SAMPLES)) if name.endswith(".png")
+    ]
     for path in files:
         bench(os.path.basename(path), read_image(path).frames[0], args.runs, threads)
     if args.size:

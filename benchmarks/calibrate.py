@@ -73,15 +73,21 @@ def main(argv=None) -> None:
         for method in costs:
             if method == "direct" and costs[method] > 200:
                 continue
-            seconds = cpu_best(lambda m=method, w=weight, g=groups: convcli.conv2d(
-                x, w, padding="same", groups=g, padding_mode="reflect", method=m), args.runs)
+            seconds = cpu_best(
+                lambda m=method, w=weight, g=groups: convcli.conv2d(
+                    x, w, padding="same", groups=g, padding_mode="reflect", method=m
+                ),
+                args.runs,
+            )
             measured[method] = seconds / unit * x.shape[1] / weight.shape[0]
         fastest = min(measured, key=measured.get)
         for method, passes in measured.items():
             marks = ("planner " if method == chosen else "") + (
-                "fastest" if method == fastest else "")
-            print(f"{name:<16} {method:<10} {passes:9.1f} {costs[method]:7.1f}  {marks}",
-                  flush=True)
+                "fastest" if method == fastest else ""
+            )
+            print(
+                f"{name:<16} {method:<10} {passes:9.1f} {costs[method]:7.1f}  {marks}", flush=True
+            )
 
 
 if __name__ == "__main__":

@@ -122,8 +122,7 @@ def apply_file(source, target, job: ApplyJob) -> None:
     same_kind = layout == image.layout and frames[0].dtype == image.frames[0].dtype
     mode = image.mode if same_kind else layout
     result = ImageData(frames, layout, fmt, mode, metadata)
-    write_image(result, target, format=fmt, quality=job.quality,
-                compress_level=job.compress_level)
+    write_image(result, target, format=fmt, quality=job.quality, compress_level=job.compress_level)
 
 
 def _load_fft_early(kernels) -> None:
@@ -157,8 +156,9 @@ def _load_fft_early(kernels) -> None:
     for kernel in kernels:
         for w in weights(kernel):
             if planned(w) == "fft":
-                threading.Thread(target=importlib.import_module, args=("scipy.fft",),
-                                 name="convcli-load-fft").start()
+                threading.Thread(
+                    target=importlib.import_module, args=("scipy.fft",), name="convcli-load-fft"
+                ).start()
                 return
 
 

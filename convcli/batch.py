@@ -179,12 +179,10 @@ def run_item(work: Callable[[str, str], None], item: BatchItem) -> ItemResult:
         Path(item.target).parent.mkdir(parents=True, exist_ok=True)
         work(item.source, item.target)
     except ConvcliError as exc:
-        return ItemResult(item.source, item.target, "failed", str(exc),
-                          time.perf_counter() - start)
+        return ItemResult(item.source, item.target, "failed", str(exc), time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 - reported per file, the batch goes on
         message = f"unexpected {type(exc).__name__} on '{item.source}': {exc}"
-        return ItemResult(item.source, item.target, "failed", message,
-                          time.perf_counter() - start)
+        return ItemResult(item.source, item.target, "failed", message, time.perf_counter() - start)
     return ItemResult(item.source, item.target, "done", None, time.perf_counter() - start)
 
 
@@ -233,8 +231,10 @@ class Summary:
         setattr(self, result.status, getattr(self, result.status) + 1)
 
     def line(self) -> str:
-        return (f"{self.done} done, {self.skipped} skipped, {self.failed} failed "
-                f"in {self.seconds:.1f} s")
+        return (
+            f"{self.done} done, {self.skipped} skipped, {self.failed} failed "
+            f"in {self.seconds:.1f} s"
+        )
 
 
 def build_report(results: list[ItemResult], summary: Summary, settings: dict) -> dict:
@@ -242,7 +242,11 @@ def build_report(results: list[ItemResult], summary: Summary, settings: dict) ->
     return {
         "convcli_report": 1,
         "settings": settings,
-        "summary": {"done": summary.done, "skipped": summary.skipped,
-                    "failed": summary.failed, "seconds": round(summary.seconds, 3)},
+        "summary": {
+            "done": summary.done,
+            "skipped": summary.skipped,
+            "failed": summary.failed,
+            "seconds": round(summary.seconds, 3),
+        },
         "files": [r.as_dict() for r in results],
     }

@@ -147,8 +147,16 @@ def _conv_block(block, weight, bias, stride, dilation, groups, method):
     from convcli.engine.strips import threads_in_this_thread
 
     with threads_in_this_thread(1):
-        return _conv2d_memory(block, weight, bias, stride=stride, padding=0,
-                              dilation=dilation, groups=groups, method=method)
+        return _conv2d_memory(
+            block,
+            weight,
+            bias,
+            stride=stride,
+            padding=0,
+            dilation=dilation,
+            groups=groups,
+            method=method,
+        )
 
 
 def _stand_in(x) -> np.ndarray:
@@ -184,8 +192,8 @@ def _pad_axis(x, axis: int, before: int, after: int, mode: str):
 
 
 def _zeros_along(x, axis: int, length: int):
-    shape = x.shape[:axis] + (length,) + x.shape[axis + 1:]
-    chunks = x.chunks[:axis] + ((length,),) + x.chunks[axis + 1:]
+    shape = x.shape[:axis] + (length,) + x.shape[axis + 1 :]
+    chunks = x.chunks[:axis] + ((length,),) + x.chunks[axis + 1 :]
     return da.zeros(shape, dtype=x.dtype, chunks=chunks)
 
 

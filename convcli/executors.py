@@ -35,8 +35,7 @@ def threads_per_worker(jobs: int) -> int:
 def _limit_threads(threads: int) -> None:
     # Runs in a fresh worker before NumPy is imported there, so BLAS/OpenMP pools and
     # convcli's own strip threads size themselves from these.
-    for var in ("CONVCLI_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                "MKL_NUM_THREADS"):
+    for var in ("CONVCLI_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
 
 
@@ -45,8 +44,7 @@ class InlineExecutor:
 
     jobs = 1
 
-    def run(self, work: Callable[[str, str], None], items: list[BatchItem]
-            ) -> Iterator[ItemResult]:
+    def run(self, work: Callable[[str, str], None], items: list[BatchItem]) -> Iterator[ItemResult]:
         for item in items:
             yield run_item(work, item)
 
@@ -63,24 +61,29 @@ class ProcessExecutor:
     def __init__(self, jobs: int):
         self.jobs = jobs
 
-    def run(self, work: Callable[[str, str], None], items: list[BatchItem]
-            ) -> Iterator[ItemResult]:
+    def run(self, work: Callable[[str, str], None], items: list[BatchItem]) -> Iterator[ItemResult]:
         pending = deque(items)
         while pending:
             suspects = yield from self._run_pool(work, pending, self.jobs)
             for item in suspects:
                 culprit = yield from self._run_pool(work, deque([item]), 1)
                 for dead in culprit:
-                    yield ItemResult(dead.source, dead.target, "failed",
-                                     f"the worker process died while filtering '{dead.source}' "
-                                     "(a crash or the out-of-memory killer)")
+                    yield ItemResult(
+                        dead.source,
+                        dead.target,
+                        "failed",
+                        f"the worker process died while filtering '{dead.source}' "
+                        "(a crash or the out-of-memory killer)",
+                    )
 
     def _run_pool(self, work, pending: deque, jobs: int):
         """Run items from ``pending`` on a fresh pool until it is empty or the pool breaks;
         yields results, returns the items that were in flight when it broke."""
         pool = ProcessPoolExecutor(
-            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_limit_threads, initargs=(threads_per_worker(jobs),),
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_limit_threads,
+            initargs=(threads_per_worker(jobs),),
         )
         in_flight: dict = {}
         clean_exit = False
@@ -141,7 +144,7 @@ class DaskExecutor:
 
             raise MissingDependencyError(
                 f"--scheduler needs Dask's distributed scheduler, which is not installed "
-                f"({exc}); install it with: pip install \"convcli[dask]\"",
+                f'({exc}); install it with: pip install "convcli[dask]"',
                 name="distributed",
             ) from exc
         import logging
@@ -158,10 +161,16 @@ class DaskExecutor:
             workers = int(count) if count else available_cores()
             threads = threads_per_worker(workers)
             cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=":0", silence_logs=logging.CRITICAL,
-                env={"CONVCLI_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
-                     "OPENBLAS_NUM_THREADS": str(threads)},
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.CRITICAL,
+                env={
+                    "CONVCLI_THREADS": str(threads),
+                    "OMP_NUM_THREADS": str(threads),
+                    "OPENBLAS_NUM_THREADS": str(threads),
+                },
             )
             return Client(cluster), cluster
         try:
@@ -173,8 +182,7 @@ class DaskExecutor:
                 "--scheduler local"
             ) from exc
 
-    def run(self, work: Callable[[str, str], None], items: list[BatchItem]
-            ) -> Iterator[ItemResult]:
+    def run(self, work: Callable[[str, str], None], items: list[BatchItem]) -> Iterator[ItemResult]:
         if not items:
             return
         client, cluster = self._connect()
@@ -196,9 +204,12 @@ class DaskExecutor:
                 if future.status == "error":
                     exc = future.exception()
                     reason = str(exc).split(". ")[0]  # Dask appends advice paragraphs
-                    yield ItemResult(item.source, item.target, "failed",
-                                     f"Dask task failed on '{item.source}': "
-                                     f"{type(exc).__name__}: {reason}")
+                    yield ItemResult(
+                        item.source,
+                        item.target,
+                        "failed",
+                        f"Dask task failed on '{item.source}': {type(exc).__name__}: {reason}",
+                    )
                 else:
                     yield future.result()
                 nxt = next(pending, None)

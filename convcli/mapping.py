@@ -41,9 +41,7 @@ def max_value(dtype) -> float:
         return 1.0
     if dtype.kind in "ui":
         return float(np.iinfo(dtype).max)
-    raise ParameterError(
-        f"image dtype {dtype} is not supported; give an integer or float array"
-    )
+    raise ParameterError(f"image dtype {dtype} is not supported; give an integer or float array")
 
 
 def output_dtype(input_dtype, depth: str | None = None) -> np.dtype:
@@ -112,8 +110,9 @@ def mid_grey(dtype) -> float:
     return 0.5 if dtype.kind == "f" else (max_value(dtype) + 1) / 2
 
 
-def map_output(values, dtype, output_map: str = "clip", scale: float = 1.0,
-               offset: float = 0.0) -> np.ndarray:
+def map_output(
+    values, dtype, output_map: str = "clip", scale: float = 1.0, offset: float = 0.0
+) -> np.ndarray:
     """Map filtered ``values`` (in the grey levels of ``dtype``) to an array of ``dtype``.
 
     Parameters

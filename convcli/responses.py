@@ -80,12 +80,10 @@ def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarra
         # weight.expand(C, C, kH, kW): every output channel is the kernel on the channel sum
         one = convolve(x.sum(axis=0, keepdims=True), w[None, None], None, 1, opts, precise)
         return np.repeat(one, channels, axis=0)
-    return convolve(x, np.broadcast_to(w, (channels, 1, *w.shape)), None, channels, opts,
-                    precise)
+    return convolve(x, np.broadcast_to(w, (channels, 1, *w.shape)), None, channels, opts, precise)
 
 
-def check_range(kernels, x, opts: FilterOptions, name: str = "the image",
-                out_dtype=None) -> None:
+def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dtype=None) -> None:
     """Refuse, before computing, a chain of kernels whose values could overflow ``x``'s float
     type (float32 for 8- and 16-bit images), instead of filling the result with infinities;
     and NaN or infinite samples (float images) when the output ``out_dtype`` is an integer
@@ -179,9 +177,7 @@ def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:
         return np.sqrt(np.sum(stack * stack, axis=0))
     ops = {"max": np.max, "min": np.min, "sum": np.sum, "mean": np.mean}
     if how not in ops:
-        raise KernelError(
-            f"bank {name} has combine {how!r}; accepted: magnitude, {', '.join(ops)}"
-        )
+        raise KernelError(f"bank {name} has combine {how!r}; accepted: magnitude, {', '.join(ops)}")
     return ops[how](stack, axis=0)
 
 
@@ -213,9 +209,17 @@ def convolve(x, w4, bias, groups, opts: FilterOptions, precise: bool = False) ->
     ``precise`` keeps every sample's error relative to itself (no FFT)."""
     from convcli.engine import conv2d
 
-    return conv2d(x, w4, bias, padding=pads_for(w4.shape[-2:], opts),
-                  padding_mode=opts.padding_mode, stride=opts.stride, dilation=opts.dilation,
-                  groups=groups, method="precise" if precise else "auto")
+    return conv2d(
+        x,
+        w4,
+        bias,
+        padding=pads_for(w4.shape[-2:], opts),
+        padding_mode=opts.padding_mode,
+        stride=opts.stride,
+        dilation=opts.dilation,
+        groups=groups,
+        method="precise" if precise else "auto",
+    )
 
 
 def resample_like(plane, size, opts: FilterOptions) -> np.ndarray:

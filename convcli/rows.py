@@ -48,8 +48,12 @@ def band_rows(width: int, channels: int, reach: int) -> int:
 
 
 def _banded(opts: FilterOptions) -> bool:
-    return (opts.padding == "same" and opts.stride == (1, 1)
-            and opts.padding_mode != "circular" and opts.output_map != "normalize")
+    return (
+        opts.padding == "same"
+        and opts.stride == (1, 1)
+        and opts.padding_mode != "circular"
+        and opts.output_map != "normalize"
+    )
 
 
 def filter_frame_by_rows(frame, kernels, layout, opts: FilterOptions, name: str = "the image"):
@@ -91,8 +95,9 @@ def filter_frame_by_rows(frame, kernels, layout, opts: FilterOptions, name: str 
         rows, band_layout = run(band_range)
         with lock:  # the first band done gives the result's dtype and channels
             if not result:
-                result.update(out=np.empty((height, *rows.shape[1:]), rows.dtype),
-                              layout=band_layout)
+                result.update(
+                    out=np.empty((height, *rows.shape[1:]), rows.dtype), layout=band_layout
+                )
         result["out"][band_range[0] : band_range[1]] = rows
 
     run_tasks(fill, bands)  # bands in parallel; inside one, the engine runs inline

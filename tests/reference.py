@@ -33,8 +33,9 @@ def source_index(i: int, n: int, mode: str) -> int | None:
     raise ValueError(mode)
 
 
-def conv2d_reference(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1),
-                     groups=1, mode="zeros"):
+def conv2d_reference(
+    x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1, mode="zeros"
+):
     """conv2d of 4-D float64 ``x`` with explicit loops; ``pads`` = (top, bottom, left, right)."""
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)

@@ -21,8 +21,13 @@ from convcli.kernels import load_kernel
 from convcli.pipeline import FilterOptions
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
-SCIPY_MODE = {"zeros": "constant", "replicate": "nearest", "reflect": "mirror",
-              "symmetric": "reflect", "circular": "wrap"}
+SCIPY_MODE = {
+    "zeros": "constant",
+    "replicate": "nearest",
+    "reflect": "mirror",
+    "symmetric": "reflect",
+    "circular": "wrap",
+}
 GAUSS = "gaussian:sigma=1.5"
 
 
@@ -52,14 +57,19 @@ def disc_alpha(shape, radius_fraction=0.35) -> np.ndarray:
 
 def correlate(plane, weight, mode="reflect"):
     origin = [(k - 1) // 2 - k // 2 for k in weight.shape]
-    return ndimage.correlate(np.asarray(plane, np.float64), np.asarray(weight, np.float64),
-                             mode=SCIPY_MODE[mode], origin=origin)
+    return ndimage.correlate(
+        np.asarray(plane, np.float64),
+        np.asarray(weight, np.float64),
+        mode=SCIPY_MODE[mode],
+        origin=origin,
+    )
 
 
 def reference(samples, weight, top, mode="reflect"):
     """Per-channel reference in the samples' own units, then the documented rounding."""
-    out = np.stack([correlate(samples[..., c], weight, mode)
-                    for c in range(samples.shape[2])], axis=-1)
+    out = np.stack(
+        [correlate(samples[..., c], weight, mode) for c in range(samples.shape[2])], axis=-1
+    )
     return out if top is None else np.clip(np.rint(out), 0, top)
 
 
@@ -113,15 +123,32 @@ def make_inputs(tmp_path):
     rgb16 = (PHOTO.astype(np.uint32) * 257).astype(np.uint16)
     rgb16[::7, ::5, 1] += 3  # detail below the 8-bit step
     rgba16 = np.dstack([rgb16, (disc_alpha(PHOTO.shape[:2]) * 65535).astype(np.uint16)])
-    for name, frame, layout in (("RGB16.png", rgb16, "RGB"), ("RGB16.tif", rgb16, "RGB"),
-                                ("RGBA16.png", rgba16, "RGBA")):
+    for name, frame, layout in (
+        ("RGB16.png", rgb16, "RGB"),
+        ("RGB16.tif", rgb16, "RGB"),
+        ("RGBA16.png", rgba16, "RGBA"),
+    ):
         write_image(ImageData([frame], layout, "PNG"), tmp_path / name)
         files[name] = (tmp_path / name, np.uint16, layout)
     return files
 
 
-MODES = ["L.png", "RGB.png", "RGB.jpg", "LA.png", "RGBA.png", "P.png", "1.png", "I16.png",
-         "I.tif", "F.tif", "CMYK.tif", "RGB16.png", "RGB16.tif", "RGBA16.png"]
+MODES = [
+    "L.png",
+    "RGB.png",
+    "RGB.jpg",
+    "LA.png",
+    "RGBA.png",
+    "P.png",
+    "1.png",
+    "I16.png",
+    "I.tif",
+    "F.tif",
+    "CMYK.tif",
+    "RGB16.png",
+    "RGB16.tif",
+    "RGBA16.png",
+]
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +164,11 @@ def test_every_mode_matches_the_reference(name, inputs, tmp_path):
     out_ext = ".png" if path.suffix == ".jpg" else path.suffix  # no lossy output here
     result = run(path, tmp_path / f"out{out_ext}")
     got = result.frames[0]
-    assert got.dtype == dtype and result.layout == layout and got.shape == PHOTO.shape[:2] + (
-        len(layout),)
+    assert (
+        got.dtype == dtype
+        and result.layout == layout
+        and got.shape == PHOTO.shape[:2] + (len(layout),)
+    )
     weight = load_kernel(GAUSS).weight
     samples = source.frames[0]
     top = None if dtype == np.float32 else source.max_value
@@ -185,8 +215,9 @@ def test_opencv_agrees_when_installed(inputs, tmp_path):
     path = inputs["RGB.png"][0]
     samples = read_image(path).frames[0]
     weight = load_kernel(GAUSS).weight.astype(np.float64)
-    want = cv2.filter2D(samples.astype(np.float64), cv2.CV_64F, weight,
-                        borderType=cv2.BORDER_REFLECT_101)
+    want = cv2.filter2D(
+        samples.astype(np.float64), cv2.CV_64F, weight, borderType=cv2.BORDER_REFLECT_101
+    )
     assert_close(run(path, tmp_path / "o.png").frames[0], np.clip(np.rint(want), 0, 255))
 
 
@@ -194,8 +225,7 @@ def test_frames_durations_and_loop_kept(tmp_path):
     grey = np.asarray(Image.fromarray(PHOTO).convert("L"))
     frames = [Image.fromarray(np.roll(grey, 9 * i, axis=1)) for i in range(3)]
     src = tmp_path / "anim.gif"
-    frames[0].save(src, save_all=True, append_images=frames[1:], duration=[80, 120, 160],
-                   loop=0)
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=[80, 120, 160], loop=0)
     source = read_image(src)
     result = run(src, tmp_path / "out.gif")
     assert len(result.frames) == 3
@@ -252,8 +282,11 @@ def test_same_file_refused_unless_in_place(inputs, tmp_path):
     src = tmp_path / "x.png"
     src.write_bytes(inputs["L.png"][0].read_bytes())
     job = ApplyJob((load_kernel("box"),))
-    with pytest.raises(ParameterError, match=r"^OUTPUT '.*x.png' is the INPUT file; give "
-                       r"another output name, or --in-place to replace the input$"):
+    with pytest.raises(
+        ParameterError,
+        match=r"^OUTPUT '.*x.png' is the INPUT file; give "
+        r"another output name, or --in-place to replace the input$",
+    ):
         apply_file(str(src), str(tmp_path / "." / "x.png"), job)
     link = tmp_path / "link.png"
     link.symlink_to(src)
@@ -306,7 +339,7 @@ def test_cutout_blur_has_no_dark_fringe(tmp_path):
     naive = run(path, tmp_path / "naive.png", spec, alpha="channel").frames[0].astype(float)
     rim = (soft[..., 3] > 0) & (soft[..., 3] < 128)
     assert rim.sum() > 100
-    inner = (soft[..., 3] == 255)
+    inner = soft[..., 3] == 255
     brightness = soft[inner][:, :3].mean()
     # premultiplied: the rim keeps the cat's colours; straight: black leaks in
     assert soft[rim][:, :3].mean() > 0.8 * brightness

@@ -48,8 +48,9 @@ def tree(root: Path):
 
 def test_recursive_folder_with_broken_file(folder, tmp_path):
     out, report = tmp_path / "out", tmp_path / "report.json"
-    code, _, err = run(["apply", "-k", "box", "-r", str(folder), str(out),
-                        "--jobs", "2", "--report", str(report)])
+    code, _, err = run(
+        ["apply", "-k", "box", "-r", str(folder), str(out), "--jobs", "2", "--report", str(report)]
+    )
     assert code == 1
     assert tree(out) == ["a.png", "b.png", "sub/c.png", "sub/deeper/d.png"]
     lines = err.strip().splitlines()
@@ -79,9 +80,22 @@ def test_flat_folder_takes_only_top_level_images(folder, tmp_path):
 
 def test_jobs_1_and_2_give_identical_bytes(folder, tmp_path):
     for jobs in ("1", "2"):
-        code, _, _ = run(["apply", "-k", "gaussian:sigma=1.5", "-k", "sharpen", "-r",
-                          "--glob", "[abcd].png", str(folder), str(tmp_path / jobs),
-                          "--jobs", jobs])
+        code, _, _ = run(
+            [
+                "apply",
+                "-k",
+                "gaussian:sigma=1.5",
+                "-k",
+                "sharpen",
+                "-r",
+                "--glob",
+                "[abcd].png",
+                str(folder),
+                str(tmp_path / jobs),
+                "--jobs",
+                jobs,
+            ]
+        )
         assert code == 0
     files = tree(tmp_path / "1")
     assert files == tree(tmp_path / "2") and len(files) == 4
@@ -92,17 +106,40 @@ def test_jobs_1_and_2_give_identical_bytes(folder, tmp_path):
 def test_files_from_stdin_null_separated_with_output_dir(folder, tmp_path):
     names = [folder / "a.png", folder / "sub" / "c.png"]
     data = b"".join(os.fsencode(n) + b"\0" for n in names)
-    code, _, err = run(["apply", "-k", "box", "--files-from", "-", "--null",
-                        "-o", str(tmp_path / "out"), "--suffix", "-box", "--format", "tiff"],
-                       input=data)
+    code, _, err = run(
+        [
+            "apply",
+            "-k",
+            "box",
+            "--files-from",
+            "-",
+            "--null",
+            "-o",
+            str(tmp_path / "out"),
+            "--suffix",
+            "-box",
+            "--format",
+            "tiff",
+        ],
+        input=data,
+    )
     assert code == 0, err
     assert tree(tmp_path / "out") == ["a-box.tif", "c-box.tif"]
     assert read_image(str(tmp_path / "out" / "c-box.tif")).layout == "L"
 
 
 def test_files_as_arguments_with_output_dir(folder, tmp_path):
-    code, _, err = run(["apply", "-k", "box", str(folder / "a.png"), str(folder / "b.png"),
-                        "-o", str(tmp_path / "out")])
+    code, _, err = run(
+        [
+            "apply",
+            "-k",
+            "box",
+            str(folder / "a.png"),
+            str(folder / "b.png"),
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0, err
     assert tree(tmp_path / "out") == ["a.png", "b.png"]
 
@@ -125,23 +162,31 @@ def test_fail_fast_stops_and_says_how_many_did_not_start(tmp_path):
     (src / "a.png").write_bytes(b"broken")
     for name in ("b.png", "c.png"):
         write_png(src / name)
-    code, _, err = run(["apply", "-k", "box", str(src), str(tmp_path / "out"), "--jobs", "1",
-                        "--fail-fast"])
+    code, _, err = run(
+        ["apply", "-k", "box", str(src), str(tmp_path / "out"), "--jobs", "1", "--fail-fast"]
+    )
     assert code == 1
     assert ", 2 not started (--fail-fast); failed: " in err
     assert not (tmp_path / "out" / "b.png").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["apply", "-k", "box", "a.png"], "expected INPUT and OUTPUT, got 1 path(s)"),
-    (["apply", "-k", "box", "a.png", "b.png", "c.png"], "for several inputs give -o OUTDIR"),
-    (["apply", "-k", "box", "a.png", "b.png", "--jobs", "2"],
-     "--jobs, --scheduler, --report and --suffix apply to the batch form"),
-    (["apply", "-k", "box", "-o", "out", "--format", "xcf", "a.png"],
-     "unknown output format 'xcf'; convcli writes PNG, JPEG, TIFF, BMP, WEBP, GIF, NPY"),
-    (["apply", "-k", "box", "-o", "out", "missing.png"], "input 'missing.png' does not exist"),
-    (["apply", "-k", "box", "-o", "out", "--jobs", "0", "a.png"], "--jobs"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["apply", "-k", "box", "a.png"], "expected INPUT and OUTPUT, got 1 path(s)"),
+        (["apply", "-k", "box", "a.png", "b.png", "c.png"], "for several inputs give -o OUTDIR"),
+        (
+            ["apply", "-k", "box", "a.png", "b.png", "--jobs", "2"],
+            "--jobs, --scheduler, --report and --suffix apply to the batch form",
+        ),
+        (
+            ["apply", "-k", "box", "-o", "out", "--format", "xcf", "a.png"],
+            "unknown output format 'xcf'; convcli writes PNG, JPEG, TIFF, BMP, WEBP, GIF, NPY",
+        ),
+        (["apply", "-k", "box", "-o", "out", "missing.png"], "input 'missing.png' does not exist"),
+        (["apply", "-k", "box", "-o", "out", "--jobs", "0", "a.png"], "--jobs"),
+    ],
+)
 def test_batch_usage_errors(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     write_png(tmp_path / "a.png")
@@ -155,8 +200,19 @@ def test_sigkill_mid_batch_leaves_only_complete_images(tmp_path):
     src, out, ref = tmp_path / "in", tmp_path / "out", tmp_path / "ref"
     for i in range(12):
         write_png(src / f"img{i:02d}.png", size=(700, 700))
-    cmd = [sys.executable, "-m", "convcli", "apply", "-k", "gaussian:sigma=4", str(src),
-           str(out), "--jobs", "2", "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "convcli",
+        "apply",
+        "-k",
+        "gaussian:sigma=4",
+        str(src),
+        str(out),
+        "--jobs",
+        "2",
+        "-q",
+    ]
     proc = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(out.glob("*.png"))) < 2:
@@ -177,24 +233,28 @@ def test_sigkill_mid_batch_leaves_only_complete_images(tmp_path):
 
 def test_scheduler_without_dask_says_what_to_install(folder, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
-    code, _, err = run(["apply", "-k", "box", str(folder), str(tmp_path / "out"),
-                        "--scheduler", "local:2"])
+    code, _, err = run(
+        ["apply", "-k", "box", str(folder), str(tmp_path / "out"), "--scheduler", "local:2"]
+    )
     assert code == 1
-    assert err.startswith("Error: --scheduler needs Dask's distributed scheduler, which is "
-                          "not installed")
+    assert err.startswith(
+        "Error: --scheduler needs Dask's distributed scheduler, which is not installed"
+    )
     assert err.rstrip().endswith('install it with: pip install "convcli[dask]"')
     assert err.count("\n") == 1
 
 
-@pytest.mark.parametrize("extra, message", [
-    ([], "no input files with an image extension in {d} (use -r to look in subdirectories)"),
-    (["-r", "--glob", "*.jpg"], "no input files matching --glob '*.jpg' in {d}"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([], "no input files with an image extension in {d} (use -r to look in subdirectories)"),
+        (["-r", "--glob", "*.jpg"], "no input files matching --glob '*.jpg' in {d}"),
+    ],
+)
 def test_empty_folder_is_an_error_not_a_silent_success(tmp_path, extra, message):
     (tmp_path / "in" / "sub").mkdir(parents=True)
     write_png(tmp_path / "in" / "sub" / "a.png")
-    code, _, err = run(["apply", "-k", "box", *extra, str(tmp_path / "in"),
-                        str(tmp_path / "out")])
+    code, _, err = run(["apply", "-k", "box", *extra, str(tmp_path / "in"), str(tmp_path / "out")])
     assert code == 2
     assert err == f"Error: {message.format(d=tmp_path / 'in')}\n"
     assert not (tmp_path / "out").exists()
@@ -202,7 +262,16 @@ def test_empty_folder_is_an_error_not_a_silent_success(tmp_path, extra, message)
 
 def test_preview_takes_max_pixels(tmp_path):
     write_png(tmp_path / "a.png", size=(30, 40))
-    code, _, err = run(["preview", "-k", "box", "--max-pixels", "1000", str(tmp_path / "a.png"),
-                        str(tmp_path / "sheet.png")])
+    code, _, err = run(
+        [
+            "preview",
+            "-k",
+            "box",
+            "--max-pixels",
+            "1000",
+            str(tmp_path / "a.png"),
+            str(tmp_path / "sheet.png"),
+        ]
+    )
     assert code == 1 and "--max-pixels" in err and err.count("\n") == 1
     assert not (tmp_path / "sheet.png").exists()

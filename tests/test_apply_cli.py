@@ -49,24 +49,30 @@ def pixels(path) -> np.ndarray:
 
 def test_apply_writes_what_filter_image_computes(rgb, tmp_path):
     out = tmp_path / "out.png"
-    result = invoke("apply", "-k", "gaussian:sigma=2", "-k", "sharpen", "--padding-mode",
-                    "replicate", rgb, out)
+    result = invoke(
+        "apply", "-k", "gaussian:sigma=2", "-k", "sharpen", "--padding-mode", "replicate", rgb, out
+    )
     assert result.exit_code == 0, result.output
     want = filter_image(pixels(rgb), ["gaussian:sigma=2", "sharpen"], padding_mode="replicate")
     assert np.array_equal(pixels(out), want)
 
 
-@pytest.mark.parametrize("args,check", [
-    (["--stride", "2"], lambda a, b: a.shape == (12, 16, 3)),
-    (["--stride", "2,1", "--padding", "valid"], lambda a, b: a.shape == (11, 30, 3)),
-    (["--dilation", "2", "--padding", "3"], lambda a, b: a.shape == (26, 34, 3)),
-    (["--depth", "16"], lambda a, b: a.dtype == np.uint16),
-    (["--channel-mode", "cross"], lambda a, b: (a[..., 0] == a[..., 1]).all()),
-    (["--output-map", "offset", "--scale", "0"], lambda a, b: (a == 128).all()),
-    (["--scale", "0", "--offset", "7"], lambda a, b: (a == 7).all()),
-    (["--no-normalize", "-k", "[[1, 1]]", "--output-map", "normalize"],
-     lambda a, b: a.max() == 255 and a.min() == 0),
-])
+@pytest.mark.parametrize(
+    "args,check",
+    [
+        (["--stride", "2"], lambda a, b: a.shape == (12, 16, 3)),
+        (["--stride", "2,1", "--padding", "valid"], lambda a, b: a.shape == (11, 30, 3)),
+        (["--dilation", "2", "--padding", "3"], lambda a, b: a.shape == (26, 34, 3)),
+        (["--depth", "16"], lambda a, b: a.dtype == np.uint16),
+        (["--channel-mode", "cross"], lambda a, b: (a[..., 0] == a[..., 1]).all()),
+        (["--output-map", "offset", "--scale", "0"], lambda a, b: (a == 128).all()),
+        (["--scale", "0", "--offset", "7"], lambda a, b: (a == 7).all()),
+        (
+            ["--no-normalize", "-k", "[[1, 1]]", "--output-map", "normalize"],
+            lambda a, b: a.max() == 255 and a.min() == 0,
+        ),
+    ],
+)
 def test_options_reach_the_pipeline(args, check, rgb, tmp_path):
     out = tmp_path / "o.png"
     result = invoke("apply", "-k", "box", *args, rgb, out)
@@ -79,33 +85,53 @@ def test_alpha_option_and_kernel_path(rgba, tmp_path):
     kdir.mkdir()
     np.save(kdir / "mix.npy", np.ones((1, 3, 1, 1)) / 3)
     out = tmp_path / "o.png"
-    result = invoke("apply", "--kernel-path", kdir, "-k", "mix", "--alpha", "preserve",
-                    rgba, out)
+    result = invoke("apply", "--kernel-path", kdir, "-k", "mix", "--alpha", "preserve", rgba, out)
     assert result.exit_code == 0, result.output
     got = read_image(out)
     assert got.layout == "LA"
     assert np.array_equal(got.frames[0][..., 1], pixels(rgba)[..., 3])
 
 
-@pytest.mark.parametrize("args,code,line", [
-    (["-k", "nosuch"], 2,
-     "Error: unknown kernel 'nosuch'; run 'convcli kernels list' to see the kernels, "
-     "or give a file path"),
-    (["-k", "box", "--stride", "0"], 2,
-     "Error: Invalid value for '--stride' / '-s': '0' is not a positive integer N or a pair "
-     "H,W (see 'convcli apply --help')"),
-    (["-k", "box", "--padding", "full"], 2,
-     "Error: Invalid value for '--padding' / '-p': 'full' is not 'same', 'valid', a "
-     "non-negative integer N or a pair H,W (see 'convcli apply --help')"),
-    (["-k", "sobel", "--alpha", "premultiply"], 2,
-     "Error: --alpha premultiply needs blur-like 2-D kernels but kernel 'sobel' is a bank "
-     "(members combined by magnitude); use --alpha preserve or --alpha channel"),
-    (["-k", "sobel", "--normalize"], 2,
-     "Error: kernel 'sobel-x' sums to 0 and cannot be normalized; leave out --normalize"),
-    (["-k", "box", "--format", "xyz"], 1,
-     "Error: cannot write {out}: unknown image format 'xyz'; convcli writes PNG, JPEG, TIFF, "
-     "BMP, WEBP, GIF, NPY"),
-])
+@pytest.mark.parametrize(
+    "args,code,line",
+    [
+        (
+            ["-k", "nosuch"],
+            2,
+            "Error: unknown kernel 'nosuch'; run 'convcli kernels list' to see the kernels, "
+            "or give a file path",
+        ),
+        (
+            ["-k", "box", "--stride", "0"],
+            2,
+            "Error: Invalid value for '--stride' / '-s': '0' is not a positive integer N or a pair "
+            "H,W (see 'convcli apply --help')",
+        ),
+        (
+            ["-k", "box", "--padding", "full"],
+            2,
+            "Error: Invalid value for '--padding' / '-p': 'full' is not 'same', 'valid', a "
+            "non-negative integer N or a pair H,W (see 'convcli apply --help')",
+        ),
+        (
+            ["-k", "sobel", "--alpha", "premultiply"],
+            2,
+            "Error: --alpha premultiply needs blur-like 2-D kernels but kernel 'sobel' is a bank "
+            "(members combined by magnitude); use --alpha preserve or --alpha channel",
+        ),
+        (
+            ["-k", "sobel", "--normalize"],
+            2,
+            "Error: kernel 'sobel-x' sums to 0 and cannot be normalized; leave out --normalize",
+        ),
+        (
+            ["-k", "box", "--format", "xyz"],
+            1,
+            "Error: cannot write {out}: unknown image format 'xyz'; convcli writes PNG, JPEG, TIFF, "
+            "BMP, WEBP, GIF, NPY",
+        ),
+    ],
+)
 def test_errors_are_one_line_with_exit_code(args, code, line, rgba, tmp_path):
     out = tmp_path / "o.png"
     result = invoke("apply", *args, rgba, out)
@@ -120,36 +146,50 @@ def test_four_d_kernel_that_does_not_fit_names_file_and_image(rgba, tmp_path):
     assert result.exit_code == 2
     assert result.output == (
         f"Error: kernel '{tmp_path / 'x.npy'}' expects 3 input channels but '{rgba}' has 4 "
-        "(RGBA); use --alpha preserve to filter only the colour channels\n")
+        "(RGBA); use --alpha preserve to filter only the colour channels\n"
+    )
 
 
 def test_io_errors_exit_1(rgb, tmp_path):
     result = invoke("apply", "-k", "box", tmp_path / "missing.png", tmp_path / "o.png")
     assert (result.exit_code, result.output) == (
-        1, f"Error: cannot read {tmp_path / 'missing.png'}: no such file\n")
+        1,
+        f"Error: cannot read {tmp_path / 'missing.png'}: no such file\n",
+    )
     write_image(ImageData([np.zeros((4, 4, 3), np.uint16)], "RGB", "PNG"), tmp_path / "16.png")
     result = invoke("apply", "-k", "box", tmp_path / "16.png", tmp_path / "o.jpg")
     assert result.exit_code == 1
     assert result.output == (
         f"Error: cannot write {tmp_path / 'o.jpg'}: JPEG cannot hold 16-bit samples; write PNG "
-        "or TIFF to keep them, or reduce the depth (--depth 8)\n")
-    assert invoke("apply", "-k", "box", "--depth", "8", tmp_path / "16.png",
-                  tmp_path / "o.jpg").exit_code == 0
+        "or TIFF to keep them, or reduce the depth (--depth 8)\n"
+    )
+    assert (
+        invoke(
+            "apply", "-k", "box", "--depth", "8", tmp_path / "16.png", tmp_path / "o.jpg"
+        ).exit_code
+        == 0
+    )
 
 
 def test_same_file_refused_then_in_place(rgb):
     result = invoke("apply", "-k", "box", rgb, rgb)
     assert (result.exit_code, result.output) == (
-        2, f"Error: OUTPUT '{rgb}' is the INPUT file; give another output name, or --in-place "
-           "to replace the input\n")
+        2,
+        f"Error: OUTPUT '{rgb}' is the INPUT file; give another output name, or --in-place "
+        "to replace the input\n",
+    )
     before = pixels(rgb)
     assert invoke("apply", "-k", "box", "--in-place", rgb, rgb).exit_code == 0
     assert np.array_equal(pixels(rgb), filter_image(before, "box"))
 
 
 def test_stdin_to_stdout_in_process(rgb):
-    result = CliRunner().invoke(main, ["apply", "-k", "box", "--format", "npy", "-", "-"],
-                                input=rgb.read_bytes(), prog_name="convcli")
+    result = CliRunner().invoke(
+        main,
+        ["apply", "-k", "box", "--format", "npy", "-", "-"],
+        input=rgb.read_bytes(),
+        prog_name="convcli",
+    )
     assert result.exit_code == 0
     import io
 
@@ -162,10 +202,16 @@ def test_pipes_between_real_processes(rgb, tmp_path):
     """convcli apply -k gaussian - - <a.png | convcli apply -k sobel - - >b.png"""
     piped = tmp_path / "piped.png"
     with open(rgb, "rb") as src, open(piped, "wb") as dst:
-        first = subprocess.Popen([*CONVCLI, "apply", "-k", "gaussian", "-", "-"], stdin=src,
-                                 stdout=subprocess.PIPE)
-        second = subprocess.run([*CONVCLI, "apply", "-k", "sobel", "-", "-"],
-                                stdin=first.stdout, stdout=dst, check=True, timeout=120)
+        first = subprocess.Popen(
+            [*CONVCLI, "apply", "-k", "gaussian", "-", "-"], stdin=src, stdout=subprocess.PIPE
+        )
+        second = subprocess.run(
+            [*CONVCLI, "apply", "-k", "sobel", "-", "-"],
+            stdin=first.stdout,
+            stdout=dst,
+            check=True,
+            timeout=120,
+        )
         first.stdout.close()
         assert first.wait(timeout=120) == 0 and second.returncode == 0
     step = tmp_path / "step.png"
@@ -185,10 +231,14 @@ def test_preview_sheet(rgb, tmp_path):
     from convcli.preview import MARGIN, contact_sheet, to_display
     from convcli.text import LABEL
 
-    tiles = [pixels(rgb), filter_image(pixels(rgb), "box:size=5"), filter_image(pixels(rgb),
-                                                                                "sobel")]
-    want = contact_sheet([to_display(t, "RGB") for t in tiles], ["input", "box:size=5", "sobel"],
-                         columns=2)
+    tiles = [
+        pixels(rgb),
+        filter_image(pixels(rgb), "box:size=5"),
+        filter_image(pixels(rgb), "sobel"),
+    ]
+    want = contact_sheet(
+        [to_display(t, "RGB") for t in tiles], ["input", "box:size=5", "sobel"], columns=2
+    )
     assert np.array_equal(grid, want)
     # the second tile's label is drawn in ink where the font has it, above the tile
     label = LABEL.mask("box:size=5")
@@ -242,17 +292,27 @@ def test_preview_errors(rgb, tmp_path):
 @pytest.mark.skipif(shutil.which("convcli") is None, reason="convcli not installed on PATH")
 def test_installed_command_runs_on_a_kernel_by_name(rgb, tmp_path):
     out = tmp_path / "o.png"
-    subprocess.run(["convcli", "apply", "-k", "gaussian:sigma=2", rgb, out], check=True,
-                   timeout=120)
+    subprocess.run(
+        ["convcli", "apply", "-k", "gaussian:sigma=2", rgb, out], check=True, timeout=120
+    )
     assert np.array_equal(pixels(out), filter_image(pixels(rgb), load_kernel("gaussian:sigma=2")))
 
 
-@pytest.mark.parametrize("output, message", [
-    (False, "INPUT is '-' but standard input is a terminal; pipe an image in "
-            "(e.g. '< photo.png') or give a file name"),
-    (True, "INPUT is '-' but standard output is a terminal; redirect it "
-           "(e.g. '> out.png') or give a file name"),
-])
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        (
+            False,
+            "INPUT is '-' but standard input is a terminal; pipe an image in "
+            "(e.g. '< photo.png') or give a file name",
+        ),
+        (
+            True,
+            "INPUT is '-' but standard output is a terminal; redirect it "
+            "(e.g. '> out.png') or give a file name",
+        ),
+    ],
+)
 def test_dash_on_a_terminal_is_a_usage_error(monkeypatch, output, message):
     import io
     import sys
@@ -280,8 +340,9 @@ def test_compress_level_trades_size_for_speed_with_the_same_pixels(rgb, tmp_path
         assert invoke("apply", "-k", "box", "--compress-level", level, rgb, out).exit_code == 0
         sizes[level] = out.stat().st_size
     assert sizes["1"] > sizes["9"]
-    assert np.array_equal(read_image(tmp_path / "l1.png").frames[0],
-                          read_image(tmp_path / "l9.png").frames[0])
+    assert np.array_equal(
+        read_image(tmp_path / "l1.png").frames[0], read_image(tmp_path / "l9.png").frames[0]
+    )
 
 
 def test_compress_level_reaches_animated_png_and_is_checked(tmp_path):
@@ -318,7 +379,8 @@ def test_non_finite_float_samples_into_an_integer_output_are_refused(tmp_path, b
         assert result.exit_code == 1
         assert result.output.startswith(
             f"Error: '{src}' has NaN or infinite samples, which {'an' if depth == '8' else 'a'}"
-            f" {depth}-bit output cannot hold")
+            f" {depth}-bit output cannot hold"
+        )
         assert result.output.count("\n") == 1 and not out.exists()
     assert src.read_bytes() == before
     out = tmp_path / "out.npy"

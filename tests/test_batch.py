@@ -40,12 +40,19 @@ def test_collect_flat_takes_image_extensions_only(tree):
 
 def test_collect_recursive_keeps_tree(tree):
     assert rels(collect_inputs([str(tree)], recursive=True)) == [
-        "a.png", "b.jpg", "sub/c.png", "sub/deeper/d.tif", "sub/e.PNG"]
+        "a.png",
+        "b.jpg",
+        "sub/c.png",
+        "sub/deeper/d.tif",
+        "sub/e.PNG",
+    ]
 
 
 def test_collect_glob(tree):
     assert rels(collect_inputs([str(tree)], recursive=True, pattern="*.png")) == [
-        "a.png", "sub/c.png"]
+        "a.png",
+        "sub/c.png",
+    ]
 
 
 def test_collect_named_file_taken_whatever_extension(tree):
@@ -59,11 +66,20 @@ def test_collect_missing_input_is_refused(tmp_path):
 
 
 def test_plan_outputs_suffix_and_extension(tree, tmp_path):
-    items = plan_outputs(collect_inputs([str(tree)], recursive=True), tmp_path / "out",
-                         suffix="-blur", extension=".png")
+    items = plan_outputs(
+        collect_inputs([str(tree)], recursive=True),
+        tmp_path / "out",
+        suffix="-blur",
+        extension=".png",
+    )
     targets = [Path(i.target).relative_to(tmp_path / "out").as_posix() for i in items]
-    assert targets == ["a-blur.png", "b-blur.png", "sub/c-blur.png", "sub/deeper/d-blur.png",
-                       "sub/e-blur.png"]
+    assert targets == [
+        "a-blur.png",
+        "b-blur.png",
+        "sub/c-blur.png",
+        "sub/deeper/d-blur.png",
+        "sub/e-blur.png",
+    ]
 
 
 def test_plan_outputs_refuses_collisions(tmp_path):
@@ -94,14 +110,19 @@ def make_items(tmp_path, names):
     return items
 
 
-@pytest.mark.parametrize("executor", [InlineExecutor(), ProcessExecutor(2)],
-                         ids=["inline", "processes"])
+@pytest.mark.parametrize(
+    "executor", [InlineExecutor(), ProcessExecutor(2)], ids=["inline", "processes"]
+)
 def test_run_batch_reports_each_file_and_goes_on(tmp_path, executor):
     items = make_items(tmp_path, ["1.png", "bad.png", "2.png", "boom.png", "3.png"])
     results = {Path(r.source).name: r for r in run_batch(items, copy_upper, executor)}
     assert {n: r.status for n, r in results.items()} == {
-        "1.png": "done", "bad.png": "failed", "2.png": "done", "boom.png": "failed",
-        "3.png": "done"}
+        "1.png": "done",
+        "bad.png": "failed",
+        "2.png": "done",
+        "boom.png": "failed",
+        "3.png": "done",
+    }
     assert results["bad.png"].error.endswith("bad.png': not an image")
     assert results["boom.png"].error.startswith("unexpected RuntimeError on '")
     assert Path(items[2].target).read_text() == "TEXT OF 2.PNG"
@@ -113,11 +134,18 @@ def test_worker_that_dies_fails_its_file_only(tmp_path):
     items = make_items(tmp_path, ["1.png", "die.png", "2.png", "3.png", "4.png", "5.png"])
     results = {Path(r.source).name: r for r in run_batch(items, copy_upper, ProcessExecutor(2))}
     assert {n: r.status for n, r in results.items()} == {
-        "1.png": "done", "die.png": "failed", "2.png": "done", "3.png": "done",
-        "4.png": "done", "5.png": "done"}
-    assert results["die.png"].error == (f"the worker process died while filtering "
-                                        f"'{items[1].source}' (a crash or the out-of-memory "
-                                        "killer)")
+        "1.png": "done",
+        "die.png": "failed",
+        "2.png": "done",
+        "3.png": "done",
+        "4.png": "done",
+        "5.png": "done",
+    }
+    assert results["die.png"].error == (
+        f"the worker process died while filtering "
+        f"'{items[1].source}' (a crash or the out-of-memory "
+        "killer)"
+    )
     assert Path(items[5].target).read_text() == "TEXT OF 5.PNG"
 
 
@@ -139,17 +167,32 @@ def test_fail_fast_stops_at_first_failure(tmp_path):
 
 def test_sweep_temporaries_only_touches_these_targets_parts(tmp_path):
     (tmp_path / "sub").mkdir()
-    for name in [".a.png.x1y2.part", ".b.png.x1y2.part", "a.png", ".a.png.keep",
-                 "sub/.c.d.png.zz.part"]:
+    for name in [
+        ".a.png.x1y2.part",
+        ".b.png.x1y2.part",
+        "a.png",
+        ".a.png.keep",
+        "sub/.c.d.png.zz.part",
+    ]:
         (tmp_path / name).write_text("x")
-    sweep_temporaries([str(tmp_path / "a.png"), str(tmp_path / "sub" / "c.d.png"),
-                       str(tmp_path / "missing" / "e.png")])
+    sweep_temporaries(
+        [
+            str(tmp_path / "a.png"),
+            str(tmp_path / "sub" / "c.d.png"),
+            str(tmp_path / "missing" / "e.png"),
+        ]
+    )
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
-        ".a.png.keep", ".b.png.x1y2.part", "a.png", "sub"]
+        ".a.png.keep",
+        ".b.png.x1y2.part",
+        "a.png",
+        "sub",
+    ]
 
 
 def test_summary_and_report():
     from convcli.batch import ItemResult
+
     summary = Summary()
     results = [ItemResult("a", "A", "done", seconds=0.5), ItemResult("b", "B", "failed", "x")]
     for r in results:
@@ -158,8 +201,13 @@ def test_summary_and_report():
     assert summary.line() == "1 done, 0 skipped, 1 failed in 1.2 s"
     report = build_report(results, summary, {"kernels": ["box"]})
     assert report["summary"] == {"done": 1, "skipped": 0, "failed": 1, "seconds": 1.25}
-    assert report["files"][1] == {"source": "b", "target": "B", "status": "failed",
-                                  "error": "x", "seconds": 0.0}
+    assert report["files"][1] == {
+        "source": "b",
+        "target": "B",
+        "status": "failed",
+        "error": "x",
+        "seconds": 0.0,
+    }
 
 
 def test_threads_per_worker_keeps_total_at_cores(monkeypatch):
@@ -167,8 +215,6 @@ def test_threads_per_worker_keeps_total_at_cores(monkeypatch):
     assert [threads_per_worker(j) for j in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
     assert isinstance(make_executor(1), InlineExecutor)
     assert make_executor(3).jobs == 3
-
-
 
 
 def test_fail_fast_on_the_process_pool_stops_workers_cleanly(tmp_path):

@@ -23,14 +23,24 @@ def make_group(exc):
     return cli
 
 
-@pytest.mark.parametrize("exc, code, line", [
-    (ImageError("cannot read 'a.png': truncated"), 1, "Error: cannot read 'a.png': truncated"),
-    (KernelError("unknown kernel 'gausian'; did you\nmean 'gaussian'?"), 2,
-     "Error: unknown kernel 'gausian'; did you mean 'gaussian'?"),
-    (RuntimeError("bug"), 1, "Error: internal error: RuntimeError: bug (rerun with --debug "
-                              "for the traceback, and please report it)"),
-    (MemoryError(), 1, "Error: out of memory; try a smaller image, kernel or --jobs"),
-])
+@pytest.mark.parametrize(
+    "exc, code, line",
+    [
+        (ImageError("cannot read 'a.png': truncated"), 1, "Error: cannot read 'a.png': truncated"),
+        (
+            KernelError("unknown kernel 'gausian'; did you\nmean 'gaussian'?"),
+            2,
+            "Error: unknown kernel 'gausian'; did you mean 'gaussian'?",
+        ),
+        (
+            RuntimeError("bug"),
+            1,
+            "Error: internal error: RuntimeError: bug (rerun with --debug "
+            "for the traceback, and please report it)",
+        ),
+        (MemoryError(), 1, "Error: out of memory; try a smaller image, kernel or --jobs"),
+    ],
+)
 def test_one_line_and_exit_code(exc, code, line):
     result = CliRunner().invoke(make_group(exc), ["boom"])
     assert result.exit_code == code

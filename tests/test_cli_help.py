@@ -48,6 +48,7 @@ def test_help_does_not_import_numpy_scipy_or_pillow():
         "    pass\n"
         "print(sorted(m for m in ('numpy', 'scipy', 'PIL') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip().endswith("[]")

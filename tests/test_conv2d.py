@@ -39,17 +39,41 @@ def conv_cases(draw):
     x = rng.standard_normal((n, c_in, h, w))
     weight = rng.standard_normal((c_out, c_in // groups, kh, kw))
     bias = rng.standard_normal(c_out) if draw(st.booleans()) else None
-    return dict(x=x, weight=weight, bias=bias, stride=stride, padding=pad, pads=pads,
-                dilation=dilation, groups=groups, mode=mode)
+    return dict(
+        x=x,
+        weight=weight,
+        bias=bias,
+        stride=stride,
+        padding=pad,
+        pads=pads,
+        dilation=dilation,
+        groups=groups,
+        mode=mode,
+    )
 
 
 @given(conv_cases())
 def test_matches_reference_float64(case):
-    got = convcli.conv2d(case["x"], case["weight"], case["bias"], stride=case["stride"],
-                         padding=case["padding"], dilation=case["dilation"],
-                         groups=case["groups"], padding_mode=case["mode"])
-    want = conv2d_reference(case["x"], case["weight"], case["bias"], case["stride"],
-                            case["pads"], case["dilation"], case["groups"], case["mode"])
+    got = convcli.conv2d(
+        case["x"],
+        case["weight"],
+        case["bias"],
+        stride=case["stride"],
+        padding=case["padding"],
+        dilation=case["dilation"],
+        groups=case["groups"],
+        padding_mode=case["mode"],
+    )
+    want = conv2d_reference(
+        case["x"],
+        case["weight"],
+        case["bias"],
+        case["stride"],
+        case["pads"],
+        case["dilation"],
+        case["groups"],
+        case["mode"],
+    )
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
@@ -57,18 +81,32 @@ def test_matches_reference_float64(case):
 @given(conv_cases())
 def test_float32_stays_float32_within_tolerance(case):
     x32 = case["x"].astype(np.float32)
-    got = convcli.conv2d(x32, case["weight"].astype(np.float32), case["bias"],
-                         stride=case["stride"], padding=case["padding"],
-                         dilation=case["dilation"], groups=case["groups"],
-                         padding_mode=case["mode"])
-    want = conv2d_reference(x32, case["weight"].astype(np.float32), case["bias"],
-                            case["stride"], case["pads"], case["dilation"], case["groups"],
-                            case["mode"])
+    got = convcli.conv2d(
+        x32,
+        case["weight"].astype(np.float32),
+        case["bias"],
+        stride=case["stride"],
+        padding=case["padding"],
+        dilation=case["dilation"],
+        groups=case["groups"],
+        padding_mode=case["mode"],
+    )
+    want = conv2d_reference(
+        x32,
+        case["weight"].astype(np.float32),
+        case["bias"],
+        case["stride"],
+        case["pads"],
+        case["dilation"],
+        case["groups"],
+        case["mode"],
+    )
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 # --- hand-derived values ---------------------------------------------------------------
+
 
 def test_hand_derived_valid_and_stride():
     x = np.arange(16.0).reshape(1, 1, 4, 4)
@@ -76,8 +114,9 @@ def test_hand_derived_valid_and_stride():
     assert convcli.conv2d(x, w).tolist() == [[[[-5.0] * 3] * 3]]
     w = np.ones((1, 1, 1, 1))
     assert convcli.conv2d(x, w, stride=2).tolist() == [[[[0.0, 2.0], [8.0, 10.0]]]]
-    assert convcli.conv2d(x, w, stride=(1, 3)).tolist() == [[[[0.0, 3.0], [4.0, 7.0],
-                                                              [8.0, 11.0], [12.0, 15.0]]]]
+    assert convcli.conv2d(x, w, stride=(1, 3)).tolist() == [
+        [[[0.0, 3.0], [4.0, 7.0], [8.0, 11.0], [12.0, 15.0]]]
+    ]
 
 
 @pytest.mark.parametrize(
@@ -128,9 +167,16 @@ def test_unbatched_input_gives_unbatched_output():
 
 @pytest.mark.parametrize(
     "dtype, expected",
-    [(np.float64, np.float64), (np.float32, np.float32), (np.float16, np.float32),
-     (np.uint8, np.float32), (np.uint16, np.float32), (np.int32, np.float32),
-     (np.int64, np.float32), (np.bool_, np.float32)],
+    [
+        (np.float64, np.float64),
+        (np.float32, np.float32),
+        (np.float16, np.float32),
+        (np.uint8, np.float32),
+        (np.uint16, np.float32),
+        (np.int32, np.float32),
+        (np.int64, np.float32),
+        (np.bool_, np.float32),
+    ],
 )
 def test_working_dtype(dtype, expected):
     x = np.ones((1, 1, 3, 3), dtype=dtype)
@@ -140,8 +186,13 @@ def test_working_dtype(dtype, expected):
 
 # --- SciPy cross-check -----------------------------------------------------------------
 
-SCIPY_MODE = {"zeros": "constant", "replicate": "nearest", "reflect": "mirror",
-              "symmetric": "reflect", "circular": "wrap"}
+SCIPY_MODE = {
+    "zeros": "constant",
+    "replicate": "nearest",
+    "reflect": "mirror",
+    "symmetric": "reflect",
+    "circular": "wrap",
+}
 
 
 @pytest.mark.parametrize("mode", PADDING_MODES)
@@ -168,6 +219,7 @@ def test_even_kernel_matches_scipy_with_origin(mode):
 
 # --- PyTorch itself, where installed -----------------------------------------------------
 
+
 @pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 @given(conv_cases())
 def test_matches_pytorch_where_it_computes(case):
@@ -179,19 +231,32 @@ def test_matches_pytorch_where_it_computes(case):
     h, w = case["x"].shape[-2:]
     if mode in ("reflect", "circular") and (max(pads[:2]) >= h or max(pads[2:]) >= w):
         return  # PyTorch refuses these; the reference test covers them
-    conv = torch.nn.Conv2d(case["x"].shape[1], case["weight"].shape[0],
-                           case["weight"].shape[2:], stride=case["stride"],
-                           padding=case["padding"], dilation=case["dilation"],
-                           groups=case["groups"], bias=case["bias"] is not None,
-                           padding_mode=mode).double()
+    conv = torch.nn.Conv2d(
+        case["x"].shape[1],
+        case["weight"].shape[0],
+        case["weight"].shape[2:],
+        stride=case["stride"],
+        padding=case["padding"],
+        dilation=case["dilation"],
+        groups=case["groups"],
+        bias=case["bias"] is not None,
+        padding_mode=mode,
+    ).double()
     with torch.no_grad():
         conv.weight.copy_(torch.from_numpy(case["weight"]))
         if case["bias"] is not None:
             conv.bias.copy_(torch.from_numpy(case["bias"]))
         want = conv(torch.from_numpy(case["x"])).numpy()
-    got = convcli.conv2d(case["x"], case["weight"], case["bias"], stride=case["stride"],
-                         padding=case["padding"], dilation=case["dilation"],
-                         groups=case["groups"], padding_mode=mode)
+    got = convcli.conv2d(
+        case["x"],
+        case["weight"],
+        case["bias"],
+        stride=case["stride"],
+        padding=case["padding"],
+        dilation=case["dilation"],
+        groups=case["groups"],
+        padding_mode=mode,
+    )
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
 
 
@@ -203,46 +268,72 @@ X = np.zeros((1, 4, 8, 8))
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(input=X, weight=np.zeros((3, 1, 3, 3)), groups=3),
-         r"groups=3 must divide both the input channels \(4\)"),
-        (dict(input=np.zeros((1, 4, 8, 8)), weight=np.zeros((6, 1, 3, 3)), groups=2),
-         r"weight expects 2 input channels \(weight.shape\[1\]=1 x groups=2\) but input has 4"),
-        (dict(input=np.zeros((1, 4, 8, 8)), weight=np.zeros((3, 1, 3, 3)), groups=1),
-         r"weight expects 1 input channels \(weight.shape\[1\]=1 x groups=1\) but input has 4"),
-        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding="same", stride=2),
-         r"padding='same' needs stride 1"),
-        (dict(input=X, weight=np.zeros((1, 4, 9, 3))),
-         r"kernel spans 9x3 .* padded input is only 8x8"),
-        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), dilation=4),
-         r"kernel spans 9x9 \(size 3x3, dilation \(4, 4\)\)"),
+        (
+            dict(input=X, weight=np.zeros((3, 1, 3, 3)), groups=3),
+            r"groups=3 must divide both the input channels \(4\)",
+        ),
+        (
+            dict(input=np.zeros((1, 4, 8, 8)), weight=np.zeros((6, 1, 3, 3)), groups=2),
+            r"weight expects 2 input channels \(weight.shape\[1\]=1 x groups=2\) but input has 4",
+        ),
+        (
+            dict(input=np.zeros((1, 4, 8, 8)), weight=np.zeros((3, 1, 3, 3)), groups=1),
+            r"weight expects 1 input channels \(weight.shape\[1\]=1 x groups=1\) but input has 4",
+        ),
+        (
+            dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding="same", stride=2),
+            r"padding='same' needs stride 1",
+        ),
+        (
+            dict(input=X, weight=np.zeros((1, 4, 9, 3))),
+            r"kernel spans 9x3 .* padded input is only 8x8",
+        ),
+        (
+            dict(input=X, weight=np.zeros((1, 4, 3, 3)), dilation=4),
+            r"kernel spans 9x9 \(size 3x3, dilation \(4, 4\)\)",
+        ),
         (dict(input=X, weight=np.zeros((1, 4, 3, 3)), stride=0), r"stride must be positive"),
-        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), stride=(1, -1)),
-         r"stride must be positive"),
-        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), dilation=0),
-         r"dilation must be positive"),
-        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding=-1),
-         r"padding must be non-negative"),
-        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding=1.5),
-         r"padding must be an int or a pair of ints"),
-        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding="full"),
-         r"padding 'full' is not understood; give an int, a pair of ints, 'same' or 'valid'"),
-        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), stride=(1, 2, 3)),
-         r"stride must be an int or a pair of ints"),
-        (dict(input=np.zeros((8, 8)), weight=np.zeros((1, 1, 3, 3))),
-         r"input must be 4-D \(N, C, H, W\) or 3-D \(C, H, W\), got shape \(8, 8\)"),
-        (dict(input=X, weight=np.zeros((3, 3))),
-         r"weight must be 4-D \(C_out, C_in/groups, kH, kW\), got shape \(3, 3\)"),
-        (dict(input=X, weight=np.zeros((2, 4, 3, 3)), bias=np.zeros(3)),
-         r"bias must have shape \(2,\) to match weight.shape\[0\], got \(3,\)"),
-        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), groups=0),
-         r"groups must be a positive int"),
-        (dict(input=X.astype(complex), weight=np.zeros((1, 4, 3, 3))),
-         r"input dtype complex128 is not supported"),
-        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding_mode="bogus"),
-         r"unknown padding_mode 'bogus'; accepted: zeros, reflect, replicate, circular, "
-         r"symmetric \(aliases: constant, edge, .*\)"),
-        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding_mode="mirror"),
-         r"'mirror' is ambiguous: .*Choose 'reflect' or 'symmetric'"),
+        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), stride=(1, -1)), r"stride must be positive"),
+        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), dilation=0), r"dilation must be positive"),
+        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding=-1), r"padding must be non-negative"),
+        (
+            dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding=1.5),
+            r"padding must be an int or a pair of ints",
+        ),
+        (
+            dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding="full"),
+            r"padding 'full' is not understood; give an int, a pair of ints, 'same' or 'valid'",
+        ),
+        (
+            dict(input=X, weight=np.zeros((1, 4, 3, 3)), stride=(1, 2, 3)),
+            r"stride must be an int or a pair of ints",
+        ),
+        (
+            dict(input=np.zeros((8, 8)), weight=np.zeros((1, 1, 3, 3))),
+            r"input must be 4-D \(N, C, H, W\) or 3-D \(C, H, W\), got shape \(8, 8\)",
+        ),
+        (
+            dict(input=X, weight=np.zeros((3, 3))),
+            r"weight must be 4-D \(C_out, C_in/groups, kH, kW\), got shape \(3, 3\)",
+        ),
+        (
+            dict(input=X, weight=np.zeros((2, 4, 3, 3)), bias=np.zeros(3)),
+            r"bias must have shape \(2,\) to match weight.shape\[0\], got \(3,\)",
+        ),
+        (dict(input=X, weight=np.zeros((1, 4, 3, 3)), groups=0), r"groups must be a positive int"),
+        (
+            dict(input=X.astype(complex), weight=np.zeros((1, 4, 3, 3))),
+            r"input dtype complex128 is not supported",
+        ),
+        (
+            dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding_mode="bogus"),
+            r"unknown padding_mode 'bogus'; accepted: zeros, reflect, replicate, circular, "
+            r"symmetric \(aliases: constant, edge, .*\)",
+        ),
+        (
+            dict(input=X, weight=np.zeros((1, 4, 3, 3)), padding_mode="mirror"),
+            r"'mirror' is ambiguous: .*Choose 'reflect' or 'symmetric'",
+        ),
     ],
 )
 def test_refusals(kwargs, message):
@@ -252,9 +343,16 @@ def test_refusals(kwargs, message):
     assert isinstance(info.value, ConvcliError)
 
 
-@pytest.mark.parametrize("alias, mode", [("constant", "zeros"), ("edge", "replicate"),
-                                         ("nearest", "replicate"), ("wrap", "circular"),
-                                         ("REFLECT", "reflect")])
+@pytest.mark.parametrize(
+    "alias, mode",
+    [
+        ("constant", "zeros"),
+        ("edge", "replicate"),
+        ("nearest", "replicate"),
+        ("wrap", "circular"),
+        ("REFLECT", "reflect"),
+    ],
+)
 def test_aliases_equal_their_mode(alias, mode):
     x = RNG.standard_normal((1, 1, 6, 5))
     w = RNG.standard_normal((1, 1, 3, 3))

@@ -70,8 +70,14 @@ def test_global_borders_against_slow_reference(mode):
     # A different reference than the engine: explicit loops with index arithmetic.
     x, w, b = _data(shape=(1, 2, 9, 10), ksize=(3, 4), c_out=3)
     pads = same_pads((3, 4), (2, 1))
-    got = conv2d(da.from_array(x, chunks=(1, 1, 2, 3)), w, b, padding="same", dilation=(2, 1),
-                 padding_mode=mode).compute(scheduler="sync")
+    got = conv2d(
+        da.from_array(x, chunks=(1, 1, 2, 3)),
+        w,
+        b,
+        padding="same",
+        dilation=(2, 1),
+        padding_mode=mode,
+    ).compute(scheduler="sync")
     want = conv2d_reference(x, w, b, (1, 1), pads, (2, 1), 1, mode)
     np.testing.assert_allclose(got, want, rtol=TOL, atol=TOL)
 
@@ -79,8 +85,14 @@ def test_global_borders_against_slow_reference(mode):
 @pytest.mark.parametrize("mode", PADDING_MODES)
 def test_padding_larger_than_the_image(mode):
     x, w, b = _data(shape=(1, 2, 3, 2), ksize=(3, 2), c_out=2)
-    got = conv2d(da.from_array(x, chunks=(1, 1, 1, 1)), w, b, stride=(2, 1), padding=(7, 5),
-                 padding_mode=mode)
+    got = conv2d(
+        da.from_array(x, chunks=(1, 1, 1, 1)),
+        w,
+        b,
+        stride=(2, 1),
+        padding=(7, 5),
+        padding_mode=mode,
+    )
     want = conv2d_reference(x, w, b, (2, 1), (7, 7, 5, 5), (1, 1), 1, mode)
     assert got.shape == want.shape == (1, 2, 8, 11)
     np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=TOL, atol=TOL)
@@ -94,8 +106,10 @@ def test_single_pixel_axis(mode):
     np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=TOL, atol=TOL)
 
 
-@pytest.mark.parametrize("alias, mode", [("constant", "zeros"), ("edge", "replicate"),
-                                         ("nearest", "replicate"), ("wrap", "circular")])
+@pytest.mark.parametrize(
+    "alias, mode",
+    [("constant", "zeros"), ("edge", "replicate"), ("nearest", "replicate"), ("wrap", "circular")],
+)
 def test_aliases(alias, mode):
     x, w, _ = _data(ksize=(3, 3))
     xd = da.from_array(x, chunks=(1, 4, 5, 5))
@@ -106,15 +120,21 @@ def test_aliases(alias, mode):
 
 def test_blocks_really_split_and_halo_smaller_chunks_are_merged():
     x, w, _ = _data(shape=(1, 1, 40, 40), ksize=(5, 5), c_out=1)
-    got = conv2d(da.from_array(x, chunks=(1, 1, 2, 10)), w, padding="same", dilation=2,
-                 padding_mode="reflect")
+    got = conv2d(
+        da.from_array(x, chunks=(1, 1, 2, 10)),
+        w,
+        padding="same",
+        dilation=2,
+        padding_mode="reflect",
+    )
     # Extent 9: blocks of >= 8 rows; the 10-column chunks stay as they are.
     assert got.numblocks[2] > 1 and got.numblocks[3] == 4
     assert min(got.chunks[2][:-1]) >= 8
     np.testing.assert_allclose(
         got.compute(scheduler="sync"),
         convcli.conv2d(x, w, padding="same", dilation=2, padding_mode="reflect"),
-        rtol=TOL, atol=TOL,
+        rtol=TOL,
+        atol=TOL,
     )
 
 
@@ -126,31 +146,43 @@ def test_stride_keeps_chunk_alignment():
     # padded rows the 10 windows use. Each block gives the outputs whose windows start in
     # it. Columns: 10, 20 -> 11, 21 -> 9, 21: blocks of 9, 12, 9 columns.
     assert got.chunks[2] == (2, 3, 2, 2, 1) and got.chunks[3] == (3, 4, 3)
-    np.testing.assert_allclose(got.compute(scheduler="sync"),
-                               convcli.conv2d(x, w, stride=3, padding=1), rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(
+        got.compute(scheduler="sync"), convcli.conv2d(x, w, stride=3, padding=1), rtol=TOL, atol=TOL
+    )
 
 
 def test_unbatched_input_gives_unbatched_output():
     x, w, b = _data(shape=(3, 8, 9), ksize=(3, 3), groups=3, c_out=6)
-    got = conv2d(da.from_array(x, chunks=(1, 3, 4)), w, b, padding="same", groups=3,
-                 padding_mode="circular")
+    got = conv2d(
+        da.from_array(x, chunks=(1, 3, 4)), w, b, padding="same", groups=3, padding_mode="circular"
+    )
     want = convcli.conv2d(x, w, b, padding="same", groups=3, padding_mode="circular")
     assert got.shape == want.shape == (6, 8, 9)
     np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=TOL, atol=TOL)
 
 
-@pytest.mark.parametrize("dtype, working", [(np.uint8, np.float32), (np.int16, np.float32),
-                                            (np.float32, np.float32), (np.float64, np.float64),
-                                            (np.bool_, np.float32)])
+@pytest.mark.parametrize(
+    "dtype, working",
+    [
+        (np.uint8, np.float32),
+        (np.int16, np.float32),
+        (np.float32, np.float32),
+        (np.float64, np.float64),
+        (np.bool_, np.float32),
+    ],
+)
 def test_dtypes_as_in_memory(dtype, working):
     rng = np.random.default_rng(0)
     x = (rng.random((1, 2, 9, 9)) * 100).astype(dtype)
     w = rng.standard_normal((2, 2, 3, 3)).astype(np.float32)
     got = conv2d(da.from_array(x, chunks=(1, 1, 4, 4)), w, padding=1, padding_mode="symmetric")
     assert got.dtype == working
-    np.testing.assert_allclose(got.compute(scheduler="sync"),
-                               convcli.conv2d(x, w, padding=1, padding_mode="symmetric"),
-                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(
+        got.compute(scheduler="sync"),
+        convcli.conv2d(x, w, padding=1, padding_mode="symmetric"),
+        rtol=1e-5,
+        atol=1e-4,
+    )
 
 
 @pytest.mark.parametrize("method", ["direct", "separable", "fft", "gemm"])
@@ -172,9 +204,12 @@ def test_numpy_input_is_accepted():
     x, w, _ = _data(ksize=(3, 3))
     got = conv2d(x, w, padding=1, padding_mode="reflect")
     assert isinstance(got, da.Array)
-    np.testing.assert_allclose(got.compute(scheduler="sync"),
-                               convcli.conv2d(x, w, padding=1, padding_mode="reflect"),
-                               rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(
+        got.compute(scheduler="sync"),
+        convcli.conv2d(x, w, padding=1, padding_mode="reflect"),
+        rtol=TOL,
+        atol=TOL,
+    )
 
 
 def test_deterministic_across_schedulers():
@@ -244,8 +279,7 @@ def test_dask_boundary_names_are_not_convcli_names():
     # Why convcli.dask pads itself: dask's 'reflect' repeats the edge sample (convcli's
     # 'symmetric'), 'periodic' is 'circular' and 'nearest' is 'replicate'.
     x = da.from_array(np.arange(6.0), chunks=3)
-    for boundary, np_mode in [("reflect", "symmetric"), ("periodic", "wrap"),
-                              ("nearest", "edge")]:
+    for boundary, np_mode in [("reflect", "symmetric"), ("periodic", "wrap"), ("nearest", "edge")]:
         got = x.map_overlap(lambda a: a, depth=2, boundary=boundary, trim=False)
         padded = got.compute(scheduler="sync")
         want = np.pad(np.arange(6.0), 2, mode=np_mode)
@@ -257,10 +291,19 @@ def test_dask_boundary_names_are_not_convcli_names():
 @given(conv_cases(), st.data())
 def test_property_equals_in_memory(case, data):
     # The engine's own generator of valid conv2d calls, with a random chunking on top.
-    chunks = tuple(data.draw(st.integers(1, size), label=f"chunk{axis}")
-                   for axis, size in enumerate(case["x"].shape))
-    args = (case["weight"], case["bias"], case["stride"], case["padding"], case["dilation"],
-            case["groups"], case["mode"])
+    chunks = tuple(
+        data.draw(st.integers(1, size), label=f"chunk{axis}")
+        for axis, size in enumerate(case["x"].shape)
+    )
+    args = (
+        case["weight"],
+        case["bias"],
+        case["stride"],
+        case["padding"],
+        case["dilation"],
+        case["groups"],
+        case["mode"],
+    )
     want = convcli.conv2d(case["x"], *args)
     got = conv2d(da.from_array(case["x"], chunks=chunks), *args)
     assert got.shape == want.shape
@@ -280,8 +323,9 @@ def test_blocks_run_on_one_engine_thread_without_touching_other_threads(monkeypa
         return seen[-1]
 
     monkeypatch.setattr(strips, "get_threads", spy)
-    x = da.from_array(np.random.default_rng(0).random((1, 2, 64, 64), dtype=np.float32),
-                      chunks=(1, 2, 32, 32))
+    x = da.from_array(
+        np.random.default_rng(0).random((1, 2, 64, 64), dtype=np.float32), chunks=(1, 2, 32, 32)
+    )
     w = np.ones((2, 1, 3, 3), np.float32)
     conv2d(x, w, padding="same", groups=2).compute(scheduler="threads")
     assert seen and set(seen) == {1}

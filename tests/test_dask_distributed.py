@@ -51,8 +51,15 @@ def test_equals_in_memory_on_the_cluster(client, mode):
     x = rng.standard_normal((2, 3, 37, 29)).astype(np.float32)
     w = rng.standard_normal((6, 1, 4, 3)).astype(np.float32)
     b = rng.standard_normal(6).astype(np.float32)
-    y = conv2d(da.from_array(x, chunks=(1, 3, 10, 8)), w, b, padding="same", dilation=(1, 2),
-               groups=3, padding_mode=mode)
+    y = conv2d(
+        da.from_array(x, chunks=(1, 3, 10, 8)),
+        w,
+        b,
+        padding="same",
+        dilation=(1, 2),
+        groups=3,
+        padding_mode=mode,
+    )
     assert y.numblocks[2] > 1 and y.numblocks[3] > 1
     got = client.compute(y).result()
     want = convcli.conv2d(x, w, b, padding="same", dilation=(1, 2), groups=3, padding_mode=mode)

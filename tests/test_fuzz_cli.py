@@ -49,12 +49,10 @@ def apply(png, args):
     if out.exists():
         out.unlink()
     original = png.read_bytes()
-    result = CliRunner().invoke(main, ["apply", *args, str(png), str(out)],
-                                prog_name="convcli")
+    result = CliRunner().invoke(main, ["apply", *args, str(png), str(out)], prog_name="convcli")
     assert png.read_bytes() == original
     assert not list(png.parent.glob(".*.part"))
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, \
-        result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
     if result.exit_code == 0:
         assert result.stderr == "" and out.exists()
         image = read_image(out)
@@ -77,13 +75,14 @@ def out_size(n: int, pad, stride: int, dilation: int, k: int = 3) -> int:
 
 # --- the geometry options ------------------------------------------------------------
 
+
 def _pair_text(values):
     return st.sampled_from([",", "x"]).map(lambda sep: sep.join(map(str, values)))
 
 
 _GARBAGE = st.text(alphabet="0123456789,x- samevlidSAME", max_size=8).filter(
-    lambda t: not any(len(run) > 3 for run in "".join(c if c.isdigit() else " " for c in t)
-                      .split()))  # at most 3-digit numbers: never a legal multi-GB request
+    lambda t: not any(len(run) > 3 for run in "".join(c if c.isdigit() else " " for c in t).split())
+)  # at most 3-digit numbers: never a legal multi-GB request
 
 
 REFUSED = "refused"
@@ -136,9 +135,24 @@ def test_geometry_options_give_an_image_or_one_error_line(png, case):
 
 # --- padding modes ------------------------------------------------------------------
 
-_MODES = ["zeros", "reflect", "replicate", "circular", "symmetric", "constant", "edge",
-          "nearest", "wrap", "zero", "reflect_101", "reflect101", "mirror", "Reflect",
-          " wrap ", "reflect-101"]
+_MODES = [
+    "zeros",
+    "reflect",
+    "replicate",
+    "circular",
+    "symmetric",
+    "constant",
+    "edge",
+    "nearest",
+    "wrap",
+    "zero",
+    "reflect_101",
+    "reflect101",
+    "mirror",
+    "Reflect",
+    " wrap ",
+    "reflect-101",
+]
 
 
 @settings(max_examples=60, suppress_health_check=FIXTURE)
@@ -156,17 +170,46 @@ def test_padding_modes_give_an_image_or_one_error_line(png, mode):
 
 # --- kernel specs -------------------------------------------------------------------
 
-_VALID_NUMBER = st.one_of(st.integers(0, 9).map(str), st.sampled_from(["3", "5", "15", "0.5"]),
-                         st.floats(0.1, 5).map(lambda v: f"{v:.3g}"))
-_NUMBER = st.one_of(
-    _VALID_NUMBER, _VALID_NUMBER,
-    st.integers(-5, 40).map(str), st.floats(-10, 40, allow_nan=False).map(lambda v: f"{v:.3g}"),
-    st.sampled_from(["nan", "inf", "-inf", "1e9", "1e308", "1e-308", "-0", "", "x", "10" * 20,
-                     "true", "1_000", "1026", str(10**9)]),
+_VALID_NUMBER = st.one_of(
+    st.integers(0, 9).map(str),
+    st.sampled_from(["3", "5", "15", "0.5"]),
+    st.floats(0.1, 5).map(lambda v: f"{v:.3g}"),
 )
-_PARAMS = {"gaussian": ["sigma", "size"], "box": ["size"], "log": ["sigma", "size"],
-           "unsharp": ["amount", "sigma", "size"], "laplacian": ["diagonals"],
-           "motion-blur": ["length", "angle"], "sobel": [], "sharpen": [], "emboss": []}
+_NUMBER = st.one_of(
+    _VALID_NUMBER,
+    _VALID_NUMBER,
+    st.integers(-5, 40).map(str),
+    st.floats(-10, 40, allow_nan=False).map(lambda v: f"{v:.3g}"),
+    st.sampled_from(
+        [
+            "nan",
+            "inf",
+            "-inf",
+            "1e9",
+            "1e308",
+            "1e-308",
+            "-0",
+            "",
+            "x",
+            "10" * 20,
+            "true",
+            "1_000",
+            "1026",
+            str(10**9),
+        ]
+    ),
+)
+_PARAMS = {
+    "gaussian": ["sigma", "size"],
+    "box": ["size"],
+    "log": ["sigma", "size"],
+    "unsharp": ["amount", "sigma", "size"],
+    "laplacian": ["diagonals"],
+    "motion-blur": ["length", "angle"],
+    "sobel": [],
+    "sharpen": [],
+    "emboss": [],
+}
 
 
 @st.composite
@@ -174,8 +217,7 @@ def specs(draw):
     kind = draw(st.sampled_from(["named", "named", "inline", "imagemagick", "text"]))
     if kind == "named":
         name = draw(st.sampled_from(sorted(_PARAMS)))
-        keys = draw(st.lists(st.sampled_from(_PARAMS[name] or ["size"]), max_size=2,
-                             unique=True))
+        keys = draw(st.lists(st.sampled_from(_PARAMS[name] or ["size"]), max_size=2, unique=True))
         if draw(st.integers(0, 7)) == 0:
             keys.append("radius")
         values = {"diagonals": st.sampled_from(["true", "no", "2"])}
@@ -191,7 +233,7 @@ def specs(draw):
         w, h = draw(st.integers(-1, 5)), draw(st.integers(-1, 5))
         count = max(w * h, 0) if draw(st.booleans()) else draw(st.integers(0, 10))
         return f"{w}x{h}:" + ",".join(draw(_NUMBER) for _ in range(count))
-    return draw(st.text(alphabet="[]{}:,=.0123456789-xe boxgaussian\"", max_size=20))
+    return draw(st.text(alphabet='[]{}:,=.0123456789-xe boxgaussian"', max_size=20))
 
 
 @settings(max_examples=200, suppress_health_check=FIXTURE)
@@ -206,8 +248,10 @@ def test_kernel_specs_give_an_image_or_one_error_line(png, spec):
 # --- conv2d at the library level -----------------------------------------------------
 
 _INVALID = st.one_of(
-    st.integers(-3, 0), HUGE, st.tuples(st.integers(-1, 3), st.integers(-2, 0)),
-    st.sampled_from([True, 1.5, None, "2", (1,), (1, 2, 3), "full", -10**20, np.float64(2)]),
+    st.integers(-3, 0),
+    HUGE,
+    st.tuples(st.integers(-1, 3), st.integers(-2, 0)),
+    st.sampled_from([True, 1.5, None, "2", (1,), (1, 2, 3), "full", -(10**20), np.float64(2)]),
 )
 
 
@@ -221,24 +265,53 @@ def param(draw, least: int):
 
 
 @settings(max_examples=150)
-@given(n=st.integers(1, 2), c=st.integers(1, 4), h=st.integers(1, 8), w=st.integers(1, 8),
-       c_out=st.integers(1, 4), kh=st.integers(1, 4), kw=st.integers(1, 4),
-       groups=st.one_of(st.just(1), st.just(1), st.integers(-1, 4), st.just(True)),
-       stride=param(1), dilation=param(1),
-       padding=st.one_of(param(0), st.sampled_from(["same", "valid", "SAME", "full"])),
-       mode=st.sampled_from(["zeros", "reflect", "replicate", "circular", "symmetric", "wrap",
-                             "edge", "mirror", "bogus", 3]),
-       bias=st.booleans())
+@given(
+    n=st.integers(1, 2),
+    c=st.integers(1, 4),
+    h=st.integers(1, 8),
+    w=st.integers(1, 8),
+    c_out=st.integers(1, 4),
+    kh=st.integers(1, 4),
+    kw=st.integers(1, 4),
+    groups=st.one_of(st.just(1), st.just(1), st.integers(-1, 4), st.just(True)),
+    stride=param(1),
+    dilation=param(1),
+    padding=st.one_of(param(0), st.sampled_from(["same", "valid", "SAME", "full"])),
+    mode=st.sampled_from(
+        [
+            "zeros",
+            "reflect",
+            "replicate",
+            "circular",
+            "symmetric",
+            "wrap",
+            "edge",
+            "mirror",
+            "bogus",
+            3,
+        ]
+    ),
+    bias=st.booleans(),
+)
 def test_conv2d_parameters_raise_parameter_error_or_give_the_pytorch_shape(
-        n, c, h, w, c_out, kh, kw, groups, stride, padding, dilation, mode, bias):
+    n, c, h, w, c_out, kh, kw, groups, stride, padding, dilation, mode, bias
+):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, w))
     c_in_g = max(c // groups, 1) if isinstance(groups, int) and groups > 0 else c
     weight = rng.standard_normal((c_out, c_in_g, kh, kw))
     b = rng.standard_normal(c_out) if bias else None
     try:
-        out = conv2d(x, weight, b, stride=stride, padding=padding, dilation=dilation,
-                     groups=groups, padding_mode=mode)
+        out = conv2d(
+            x,
+            weight,
+            b,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            padding_mode=mode,
+        )
     except ParameterError:
         event("ParameterError")
         return
@@ -249,13 +322,16 @@ def test_conv2d_parameters_raise_parameter_error_or_give_the_pytorch_shape(
         want = (h, w)
     else:
         ph, pw = (0, 0) if padding == "valid" else pair(padding)
-        want = ((h + 2 * ph - dh * (kh - 1) - 1) // sh + 1,
-                (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1)
+        want = (
+            (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1,
+            (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1,
+        )
     assert out.shape == (n, c_out, *want)
     assert np.isfinite(out).all()
 
 
 # --- image decoding -----------------------------------------------------------------
+
 
 def _encode(fmt, frames=1, dtype=np.uint8, channels=3):
     rng = np.random.default_rng(1)
@@ -269,11 +345,16 @@ def _encode(fmt, frames=1, dtype=np.uint8, channels=3):
 
 
 SAMPLES = {
-    "png": _encode("PNG"), "png16": _encode("PNG", dtype=np.uint16),
-    "apng": _encode("PNG", frames=2), "jpeg": _encode("JPEG"),
-    "gif": _encode("GIF", frames=3), "tiff": _encode("TIFF"),
-    "tiff16": _encode("TIFF", dtype=np.uint16), "webp": _encode("WEBP", channels=4),
-    "bmp": _encode("BMP"), "npy": _encode("NPY"),
+    "png": _encode("PNG"),
+    "png16": _encode("PNG", dtype=np.uint16),
+    "apng": _encode("PNG", frames=2),
+    "jpeg": _encode("JPEG"),
+    "gif": _encode("GIF", frames=3),
+    "tiff": _encode("TIFF"),
+    "tiff16": _encode("TIFF", dtype=np.uint16),
+    "webp": _encode("WEBP", channels=4),
+    "bmp": _encode("BMP"),
+    "npy": _encode("NPY"),
 }
 
 
@@ -315,7 +396,10 @@ def test_a_damaged_chunk_type_is_named_on_one_line():
 
     chunk = bytearray(make_chunk(b"IHDR", bytes(13)))
     chunk[4:6] = b"\n\r"  # the type now fails its CRC, and holds a newline
-    with pytest.raises(ImageError, match=r"^cannot read the stream: .*PNG chunk \\x0a\\x0dDR "
-                                         r"at byte 8 fails its CRC check\); re-export") as info:
+    with pytest.raises(
+        ImageError,
+        match=r"^cannot read the stream: .*PNG chunk \\x0a\\x0dDR "
+        r"at byte 8 fails its CRC check\); re-export",
+    ) as info:
         read_image(io.BytesIO(SIGNATURE + bytes(chunk) + make_chunk(b"IEND", b"")))
     assert "\n" not in str(info.value)

@@ -69,8 +69,9 @@ def test_show_json_is_loadable_again(tmp_path):
     assert (data["name"], data["kind"], data["shape"]) == ("gaussian:sigma=0.5", "matrix", [5, 5])
     assert data["sum"] == pytest.approx(1.0)
     (tmp_path / "g.json").write_text(json.dumps(data["kernel"]))
-    np.testing.assert_array_equal(load_kernel(str(tmp_path / "g.json")).weight,
-                                  load_kernel("gaussian:sigma=0.5").weight)
+    np.testing.assert_array_equal(
+        load_kernel(str(tmp_path / "g.json")).weight, load_kernel("gaussian:sigma=0.5").weight
+    )
     code, out, _ = run("kernels", "show", "kirsch", "--json")
     assert json.loads(out)["sum"] is None and len(json.loads(out)["kernel"]["members"]) == 8
 
@@ -114,20 +115,31 @@ def test_heatmap_sizes_for_big_and_layered_kernels():
     assert layer.shape[2] == 3
 
 
-@pytest.mark.parametrize("args, message", [
-    (["kernels", "show", "gausian"],
-     "Error: unknown kernel 'gausian' (did you mean 'gaussian'?); run 'convcli kernels list' "
-     "to see the kernels, or give a file path\n"),
-    (["kernels", "show", "gaussian:sigma=-1"],
-     "Error: kernel 'gaussian:sigma=-1': sigma must be at least 0.01, got -1\n"),
-    (["kernels", "show", "box:size=100000000"],
-     "Error: kernel 'box:size=100000000': size 100000000 is over the limit of 1025 taps per "
-     "side\n"),
-    (["kernels", "show", "[[1, NaN]]"],
-     "Error: inline kernel '[[1, NaN]]': NaN is not a number convcli accepts: every value "
-     "must be finite (no NaN or Infinity)\n"),
-    (["kernels", "show", "missing.json"], "Error: kernel file 'missing.json' not found\n"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["kernels", "show", "gausian"],
+            "Error: unknown kernel 'gausian' (did you mean 'gaussian'?); run 'convcli kernels list' "
+            "to see the kernels, or give a file path\n",
+        ),
+        (
+            ["kernels", "show", "gaussian:sigma=-1"],
+            "Error: kernel 'gaussian:sigma=-1': sigma must be at least 0.01, got -1\n",
+        ),
+        (
+            ["kernels", "show", "box:size=100000000"],
+            "Error: kernel 'box:size=100000000': size 100000000 is over the limit of 1025 taps per "
+            "side\n",
+        ),
+        (
+            ["kernels", "show", "[[1, NaN]]"],
+            "Error: inline kernel '[[1, NaN]]': NaN is not a number convcli accepts: every value "
+            "must be finite (no NaN or Infinity)\n",
+        ),
+        (["kernels", "show", "missing.json"], "Error: kernel file 'missing.json' not found\n"),
+    ],
+)
 def test_errors_are_one_line_with_exit_code_2(args, message):
     code, out, err = run(*args)
     assert (code, out, err) == (2, "", message)

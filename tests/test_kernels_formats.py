@@ -38,14 +38,17 @@ def raises(message: str):
 # ---------------------------------------------------------------- inline forms
 
 
-@pytest.mark.parametrize("spec", [
-    "[[0,-1,0],[-1,5,-1],[0,-1,0]]",
-    '{"weight": [[0,-1,0],[-1,5,-1],[0,-1,0]]}',
-    "3x3: 0,-1,0,-1,5,-1,0,-1,0",
-    "3: 0 -1 0 -1 5 -1 0 -1 0",
-    "3x3:0,-1,0,\n-1,5,-1,\n0,-1,0",
-    "0,-1,0,-1,5,-1,0,-1,0",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "[[0,-1,0],[-1,5,-1],[0,-1,0]]",
+        '{"weight": [[0,-1,0],[-1,5,-1],[0,-1,0]]}',
+        "3x3: 0,-1,0,-1,5,-1,0,-1,0",
+        "3: 0 -1 0 -1 5 -1 0 -1 0",
+        "3x3:0,-1,0,\n-1,5,-1,\n0,-1,0",
+        "0,-1,0,-1,5,-1,0,-1,0",
+    ],
+)
 def test_inline_forms_give_the_same_kernel(spec):
     kernel = load_kernel(spec)
     np.testing.assert_array_equal(kernel.weight, SHARPEN)
@@ -65,22 +68,26 @@ def test_imagemagick_origin_moves_the_anchor_by_zero_padding():
     anchor = ((w.shape[0] - 1) // 2, (w.shape[1] - 1) // 2)
     assert w[anchor] == 1
     assert w.sum() == 10 and np.count_nonzero(w) == 4
-    np.testing.assert_array_equal(load_kernel("3x3+1+1: 1,2,3,4,5,6,7,8,9").weight,
-                                  np.arange(1, 10).reshape(3, 3))
+    np.testing.assert_array_equal(
+        load_kernel("3x3+1+1: 1,2,3,4,5,6,7,8,9").weight, np.arange(1, 10).reshape(3, 3)
+    )
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("3x3: 1,2,3", "3x3 (width x height) needs 9 values, got 3"),
-    ("3x3: 1,2,3,4,nan,6,7,8,9", "value 5 is 'nan'; convcli has no 'not in the neighbourhood'"),
-    ("2x1: 1,-", "value 2 is '-'"),
-    ("3x3: 1,2,3,4,5,6,7,8,1e999", "value 9 is '1e999'; every value must be a finite number"),
-    ("3x3: 1,2,3,4,x,6,7,8,9", "value 5 is 'x'"),
-    ("3x3@: 1,2,3,4,5,6,7,8,9", "ImageMagick flags '@'"),
-    ("3x3+5+0: 1,2,3,4,5,6,7,8,9", "origin +5+0 is outside the 3x3 kernel"),
-    ("0x3:", "width and height must be at least 1"),
-    ("2000x1: 1", "kernel side 2000 is over the limit of 1025"),
-    ("1,2,3", "3 values are not a square kernel"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("3x3: 1,2,3", "3x3 (width x height) needs 9 values, got 3"),
+        ("3x3: 1,2,3,4,nan,6,7,8,9", "value 5 is 'nan'; convcli has no 'not in the neighbourhood'"),
+        ("2x1: 1,-", "value 2 is '-'"),
+        ("3x3: 1,2,3,4,5,6,7,8,1e999", "value 9 is '1e999'; every value must be a finite number"),
+        ("3x3: 1,2,3,4,x,6,7,8,9", "value 5 is 'x'"),
+        ("3x3@: 1,2,3,4,5,6,7,8,9", "ImageMagick flags '@'"),
+        ("3x3+5+0: 1,2,3,4,5,6,7,8,9", "origin +5+0 is outside the 3x3 kernel"),
+        ("0x3:", "width and height must be at least 1"),
+        ("2000x1: 1", "kernel side 2000 is over the limit of 1025"),
+        ("1,2,3", "3 values are not a square kernel"),
+    ],
+)
 def test_imagemagick_refusals(spec, message):
     with raises(message):
         load_kernel(spec)
@@ -88,38 +95,43 @@ def test_imagemagick_refusals(spec, message):
         load_kernel(spec)
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("[[1, 2], [3]]", "weight[1] has 1 values, expected 2: weight is ragged"),
-    ("[]", "weight is empty"),
-    ("[[]]", "weight is empty"),
-    ("[1, 2, 3]", "the weight has 1 dimension(s) (3,); a kernel is 2-D"),
-    ("[[[1]]]", "the weight has 3 dimension(s) (1, 1, 1)"),
-    ("[[[[[1]]]]]", "the weight has 5 dimension(s)"),
-    ("[[1, NaN]]", "NaN is not a number convcli accepts"),
-    ("[[1, Infinity]]", "Infinity is not a number convcli accepts"),
-    ("[[-Infinity]]", "-Infinity is not a number convcli accepts"),
-    ("[[1, 1e999]]", "weight[0][1] is too large; every value must be finite"),
-    ("[[1, 1" + "0" * 400 + "]]", "weight[0][1] is too large"),
-    ('[[1, "2"]]', 'weight[0][1] must be a number, got "2"'),
-    ("[[1, true]]", "weight[0][1] must be a number, got true"),
-    ("[[1, [2]]]", "weight[0][1] must be a number"),
-    ("[[1, 2]", "invalid JSON at line 1, column 8"),
-    ('{"wieght": [[1]]}', "unknown field 'wieght' (did you mean 'weight'?)"),
-    ('{"weight": [[1]], "bias": [1]}', "bias applies to a 4-D weight only; for a 2-D kernel"),
-    ('{"weight": [[1, -1]], "normalize": true}', "sums to zero, so it cannot be normalized"),
-    ('{"weight": [[1]], "normalize": 1}', "normalize must be true or false, got 1"),
-    ('{"weight": [[1]], "scale": "x"}', 'scale must be a number, got "x"'),
-    ('{"weight": [[1]], "groups": 2}', "groups applies to a 4-D weight only"),
-    ('{"description": "no weight"}', "a kernel needs 'weight'"),
-    ('{"members": [], "combine": "max"}', "members must be a non-empty list"),
-    ('{"members": [[[1]]]}', "a bank needs 'combine'"),
-    ('{"members": [[[1]]], "combine": "maximum"}', "combine must be one of magnitude, max"),
-    ('{"members": [{"members": [[[1]]], "combine": "max"}], "combine": "max"}',
-     "a bank member cannot itself be a bank"),
-    ('{"members": [[[1]], [[[[1]]]]], "combine": "sum"}', "member 1 ('inline[1]', shape"),
-    ('{"weight": [[1]], "combine": "max"}', "unknown field 'combine'"),
-    ("[" * 100000 + "]" * 100000, "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("[[1, 2], [3]]", "weight[1] has 1 values, expected 2: weight is ragged"),
+        ("[]", "weight is empty"),
+        ("[[]]", "weight is empty"),
+        ("[1, 2, 3]", "the weight has 1 dimension(s) (3,); a kernel is 2-D"),
+        ("[[[1]]]", "the weight has 3 dimension(s) (1, 1, 1)"),
+        ("[[[[[1]]]]]", "the weight has 5 dimension(s)"),
+        ("[[1, NaN]]", "NaN is not a number convcli accepts"),
+        ("[[1, Infinity]]", "Infinity is not a number convcli accepts"),
+        ("[[-Infinity]]", "-Infinity is not a number convcli accepts"),
+        ("[[1, 1e999]]", "weight[0][1] is too large; every value must be finite"),
+        ("[[1, 1" + "0" * 400 + "]]", "weight[0][1] is too large"),
+        ('[[1, "2"]]', 'weight[0][1] must be a number, got "2"'),
+        ("[[1, true]]", "weight[0][1] must be a number, got true"),
+        ("[[1, [2]]]", "weight[0][1] must be a number"),
+        ("[[1, 2]", "invalid JSON at line 1, column 8"),
+        ('{"wieght": [[1]]}', "unknown field 'wieght' (did you mean 'weight'?)"),
+        ('{"weight": [[1]], "bias": [1]}', "bias applies to a 4-D weight only; for a 2-D kernel"),
+        ('{"weight": [[1, -1]], "normalize": true}', "sums to zero, so it cannot be normalized"),
+        ('{"weight": [[1]], "normalize": 1}', "normalize must be true or false, got 1"),
+        ('{"weight": [[1]], "scale": "x"}', 'scale must be a number, got "x"'),
+        ('{"weight": [[1]], "groups": 2}', "groups applies to a 4-D weight only"),
+        ('{"description": "no weight"}', "a kernel needs 'weight'"),
+        ('{"members": [], "combine": "max"}', "members must be a non-empty list"),
+        ('{"members": [[[1]]]}', "a bank needs 'combine'"),
+        ('{"members": [[[1]]], "combine": "maximum"}', "combine must be one of magnitude, max"),
+        (
+            '{"members": [{"members": [[[1]]], "combine": "max"}], "combine": "max"}',
+            "a bank member cannot itself be a bank",
+        ),
+        ('{"members": [[[1]], [[[[1]]]]], "combine": "sum"}', "member 1 ('inline[1]', shape"),
+        ('{"weight": [[1]], "combine": "max"}', "unknown field 'combine'"),
+        ("[" * 100000 + "]" * 100000, "nested too deeply"),
+    ],
+)
 def test_inline_json_refusals(spec, message):
     with raises(message):
         load_kernel(spec)
@@ -130,10 +142,20 @@ def test_inline_json_refusals(spec, message):
 
 def test_json_file_with_every_field(tmp_path):
     weight = np.arange(2 * 3 * 2 * 2, dtype=float).reshape(2, 3, 2, 2) - 5
-    path = write(tmp_path / "layer.json", json.dumps({
-        "$schema": "kernel.schema.json", "description": "a layer", "weight": weight.tolist(),
-        "bias": [0.5, -1], "groups": 1, "scale": 2, "offset": 0.25,
-    }))
+    path = write(
+        tmp_path / "layer.json",
+        json.dumps(
+            {
+                "$schema": "kernel.schema.json",
+                "description": "a layer",
+                "weight": weight.tolist(),
+                "bias": [0.5, -1],
+                "groups": 1,
+                "scale": 2,
+                "offset": 0.25,
+            }
+        ),
+    )
     kernel = load_kernel(str(path))
     assert (kernel.name, kernel.source, kernel.kind) == ("layer", str(path), "layer")
     np.testing.assert_array_equal(kernel.weight, weight)
@@ -239,25 +261,30 @@ def test_npy_size_limit_is_read_from_the_header(tmp_path):
     path = tmp_path / "huge.npy"
     with open(path, "wb") as f:
         np.lib.format.write_array_header_1_0(
-            f, {"descr": "<f8", "fortran_order": False, "shape": (100000, 100000)})
+            f, {"descr": "<f8", "fortran_order": False, "shape": (100000, 100000)}
+        )
     with raises("kernel side 100000 is over the limit of 1025 taps per side"):
         load_kernel(str(path))
     with open(path, "wb") as f:
         np.lib.format.write_array_header_1_0(
-            f, {"descr": "<f8", "fortran_order": False, "shape": (4096, 4096, 3, 3)})
+            f, {"descr": "<f8", "fortran_order": False, "shape": (4096, 4096, 3, 3)}
+        )
     with raises("the weight has 150994944 values, over the limit"):
         load_kernel(str(path))
 
 
-@pytest.mark.parametrize("array, message", [
-    (np.ones((2, 3, 3)), "the weight has 3 dimension(s) (2, 3, 3)"),
-    (np.ones(3), "the weight has 1 dimension(s)"),
-    (np.ones((3, 3), complex), "has dtype complex128; a kernel needs real numbers"),
-    (np.array([["a"]]), "has dtype <U1"),
-    (np.array([[1.0, np.nan]]), "the weight holds nan at index [0, 1]"),
-    (np.array([[np.inf]]), "the weight holds inf at index [0, 0]"),
-    (np.ones((0, 3)), "the weight is empty"),
-])
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.ones((2, 3, 3)), "the weight has 3 dimension(s) (2, 3, 3)"),
+        (np.ones(3), "the weight has 1 dimension(s)"),
+        (np.ones((3, 3), complex), "has dtype complex128; a kernel needs real numbers"),
+        (np.array([["a"]]), "has dtype <U1"),
+        (np.array([[1.0, np.nan]]), "the weight holds nan at index [0, 1]"),
+        (np.array([[np.inf]]), "the weight holds inf at index [0, 0]"),
+        (np.ones((0, 3)), "the weight is empty"),
+    ],
+)
 def test_npy_refusals(tmp_path, array, message):
     np.save(tmp_path / "k.npy", array)
     with raises(message):
@@ -289,22 +316,29 @@ def test_npz_written_from_a_real_torch_layer(tmp_path):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(3, 4, 5)
-    np.savez(tmp_path / "layer.npz", weight=conv.weight.detach().numpy(),
-             bias=conv.bias.detach().numpy())
+    np.savez(
+        tmp_path / "layer.npz", weight=conv.weight.detach().numpy(), bias=conv.bias.detach().numpy()
+    )
     kernel = load_kernel(str(tmp_path / "layer.npz"))
     np.testing.assert_array_equal(kernel.weight, conv.weight.detach().numpy())
     np.testing.assert_array_equal(kernel.bias, conv.bias.detach().numpy())
 
 
-@pytest.mark.parametrize("arrays, message", [
-    ({"w": np.ones((3, 3))}, "holds arrays ['w']; a kernel .npz holds 'weight'"),
-    ({"weight": np.ones((3, 3)), "extra": np.ones(1)}, "holds arrays ['extra', 'weight']"),
-    ({"weight": np.ones((2, 1, 3, 3)), "bias": np.ones(3)}, "bias has shape (3,); it must be"),
-    ({"weight": np.ones((2, 1, 3, 3)), "bias": np.ones((2, 1))}, "array 'bias' has shape (2, 1)"),
-    ({"weight": np.ones((3, 1, 3, 3)), "groups": np.array(2)}, "C_out = 3 is not divisible"),
-    ({"weight": np.ones((2, 1, 3, 3)), "groups": np.array(1.5)}, "'groups' must be a whole"),
-    ({"weight": np.ones((3, 3)), "bias": np.ones(1)}, "bias applies to a 4-D weight only"),
-])
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"w": np.ones((3, 3))}, "holds arrays ['w']; a kernel .npz holds 'weight'"),
+        ({"weight": np.ones((3, 3)), "extra": np.ones(1)}, "holds arrays ['extra', 'weight']"),
+        ({"weight": np.ones((2, 1, 3, 3)), "bias": np.ones(3)}, "bias has shape (3,); it must be"),
+        (
+            {"weight": np.ones((2, 1, 3, 3)), "bias": np.ones((2, 1))},
+            "array 'bias' has shape (2, 1)",
+        ),
+        ({"weight": np.ones((3, 1, 3, 3)), "groups": np.array(2)}, "C_out = 3 is not divisible"),
+        ({"weight": np.ones((2, 1, 3, 3)), "groups": np.array(1.5)}, "'groups' must be a whole"),
+        ({"weight": np.ones((3, 3)), "bias": np.ones(1)}, "bias applies to a 4-D weight only"),
+    ],
+)
 def test_npz_refusals(tmp_path, arrays, message):
     np.savez(tmp_path / "k.npz", **arrays)
     with raises(message):
@@ -335,18 +369,21 @@ def test_vips_matrix(tmp_path):
     assert (offset.scale, offset.offset) == (0.5, 128.0)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "the file is empty"),
-    ("3\n1 2 3\n", "line 1 is '3'; a libvips matrix starts with 'width height [scale"),
-    ("a b\n", "line 1 is 'a b'"),
-    ("2 2\n1 2\n", "the header says 2 rows, the file has 1"),
-    ("2 2\n1 2\n3\n", "row 2 has 1 values, the header says 2"),
-    ("2 1 0 0\n1 2\n", "scale is 0; libvips divides by it"),
-    ("2 1\n1 nan\n", "row 1, value 2 is 'nan'"),
-    ("2 1 inf 0\n1 2\n", "header scale is 'inf'"),
-    ("0 1\n\n", "width and height must be at least 1"),
-    ("5000 1\n", "kernel side 5000 is over the limit"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "the file is empty"),
+        ("3\n1 2 3\n", "line 1 is '3'; a libvips matrix starts with 'width height [scale"),
+        ("a b\n", "line 1 is 'a b'"),
+        ("2 2\n1 2\n", "the header says 2 rows, the file has 1"),
+        ("2 2\n1 2\n3\n", "row 2 has 1 values, the header says 2"),
+        ("2 1 0 0\n1 2\n", "scale is 0; libvips divides by it"),
+        ("2 1\n1 nan\n", "row 1, value 2 is 'nan'"),
+        ("2 1 inf 0\n1 2\n", "header scale is 'inf'"),
+        ("0 1\n\n", "width and height must be at least 1"),
+        ("5000 1\n", "kernel side 5000 is over the limit"),
+    ],
+)
 def test_vips_matrix_refusals(tmp_path, text, message):
     path = write(tmp_path / "k.mat", text)
     with raises(f"kernel file '{path}': {message}"):
@@ -368,8 +405,18 @@ def _same(a: Kernel, b: Kernel):
         _same(m, n)
 
 
-@pytest.mark.parametrize("spec", ["gaussian:sigma=1.3", "sobel", "kirsch", "sharpen",
-                                  "motion-blur:length=7,angle=20", "log", "identity"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "gaussian:sigma=1.3",
+        "sobel",
+        "kirsch",
+        "sharpen",
+        "motion-blur:length=7,angle=20",
+        "log",
+        "identity",
+    ],
+)
 def test_builtins_round_trip_through_json(tmp_path, spec):
     kernel = load_kernel(spec)
     save_kernel(kernel, tmp_path / "k.json")
@@ -382,8 +429,11 @@ def test_every_suffix_round_trips(tmp_path):
     plain = Kernel("p", rng.normal(size=(3, 5)))
     layer = Kernel("l", rng.normal(size=(4, 1, 3, 3)), bias=rng.normal(size=4), groups=2)
     mapped = Kernel("m", rng.normal(size=(2, 2)), scale=0.1, offset=3.0)
-    for kernel, suffixes in [(plain, ".json .npy .npz .mat"), (layer, ".json .npz"),
-                             (mapped, ".json .mat")]:
+    for kernel, suffixes in [
+        (plain, ".json .npy .npz .mat"),
+        (layer, ".json .npz"),
+        (mapped, ".json .mat"),
+    ]:
         for suffix in suffixes.split():
             save_kernel(kernel, tmp_path / f"k{suffix}")
             _same(load_file(tmp_path / f"k{suffix}"), kernel)
@@ -404,18 +454,24 @@ def test_writers_refuse_what_a_format_cannot_hold(tmp_path):
 
 
 _finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=64)
-_matrices = hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=6),
-                       elements=_finite)
-_layers = hnp.arrays(np.float64, hnp.array_shapes(min_dims=4, max_dims=4, max_side=3),
-                     elements=_finite)
+_matrices = hnp.arrays(
+    np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=6), elements=_finite
+)
+_layers = hnp.arrays(
+    np.float64, hnp.array_shapes(min_dims=4, max_dims=4, max_side=3), elements=_finite
+)
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(weight=st.one_of(_matrices, _layers))
 def test_property_round_trips(tmp_path, weight):
     kernel = Kernel("k", weight)
-    _same(kernel_from_json(parse_json(json.dumps(kernel_to_json(kernel)), "t"),
-                           name="k", source="t", where="t"), kernel)
+    _same(
+        kernel_from_json(
+            parse_json(json.dumps(kernel_to_json(kernel)), "t"), name="k", source="t", where="t"
+        ),
+        kernel,
+    )
     for suffix in (".npy", ".npz", ".json"):
         save_kernel(kernel, tmp_path / f"k{suffix}")
         _same(load_file(tmp_path / f"k{suffix}"), kernel)
@@ -439,10 +495,28 @@ def _only_kernel_errors(call, *args):
 
 _json_like = st.recursive(
     st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["weight", "bias", "groups", "normalize", "scale",
-                                       "offset", "members", "combine", "description",
-                                       "name", "x"]), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "weight",
+                    "bias",
+                    "groups",
+                    "normalize",
+                    "scale",
+                    "offset",
+                    "members",
+                    "combine",
+                    "description",
+                    "name",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
     max_leaves=30,
 )
 
@@ -472,9 +546,12 @@ def test_fuzz_vips_matrix_text(text):
 
 
 @settings(max_examples=100)
-@given(name=st.sampled_from(["gaussian", "box", "log", "unsharp", "laplacian",
-                             "motion-blur", "sobel"]),
-       params=st.text(alphabet="sigmaizeltnhdgo=,.0123456789-+eE truefals", max_size=30))
+@given(
+    name=st.sampled_from(
+        ["gaussian", "box", "log", "unsharp", "laplacian", "motion-blur", "sobel"]
+    ),
+    params=st.text(alphabet="sigmaizeltnhdgo=,.0123456789-+eE truefals", max_size=30),
+)
 def test_fuzz_parameters(name, params):
     _only_kernel_errors(load_kernel, f"{name}:{params}")
 

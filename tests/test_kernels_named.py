@@ -25,7 +25,7 @@ def correlate_valid(image, weight):
     out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))
     for r in range(out.shape[0]):
         for c in range(out.shape[1]):
-            out[r, c] = np.sum(image[r:r + kh, c:c + kw] * weight)
+            out[r, c] = np.sum(image[r : r + kh, c : c + kw] * weight)
     return out
 
 
@@ -34,17 +34,22 @@ def test_public_api_exports_load_kernel():
     assert convcli.Kernel is load_kernel("box").__class__
 
 
-@pytest.mark.parametrize("name, matrix", [
-    ("sobel-x", SOBEL_X), ("prewitt-x", PREWITT_X), ("scharr-x", SCHARR_X),
-    ("identity", [[1]]),
-    ("sharpen", [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
-    ("emboss", [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
-    ("outline", [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]),
-    ("laplacian", [[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
-    ("laplacian:diagonals=true", [[1, 1, 1], [1, -8, 1], [1, 1, 1]]),
-    ("box", np.full((3, 3), 1 / 9)),
-    ("box:size=2", np.full((2, 2), 0.25)),
-])
+@pytest.mark.parametrize(
+    "name, matrix",
+    [
+        ("sobel-x", SOBEL_X),
+        ("prewitt-x", PREWITT_X),
+        ("scharr-x", SCHARR_X),
+        ("identity", [[1]]),
+        ("sharpen", [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+        ("emboss", [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
+        ("outline", [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]),
+        ("laplacian", [[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
+        ("laplacian:diagonals=true", [[1, 1, 1], [1, -8, 1], [1, 1, 1]]),
+        ("box", np.full((3, 3), 1 / 9)),
+        ("box:size=2", np.full((2, 2), 0.25)),
+    ],
+)
 def test_fixed_matrices(name, matrix):
     kernel = load_kernel(name)
     np.testing.assert_array_equal(kernel.weight, np.asarray(matrix, dtype=float))
@@ -83,8 +88,7 @@ def test_gaussian_hand_values():
     # sigma=1, size=3: 1-D samples exp(-1/2), 1, exp(-1/2), normalized.
     e = math.exp(-0.5)
     g = np.array([e, 1.0, e]) / (1 + 2 * e)
-    np.testing.assert_allclose(load_kernel("gaussian:size=3").weight, np.outer(g, g),
-                               rtol=1e-15)
+    np.testing.assert_allclose(load_kernel("gaussian:size=3").weight, np.outer(g, g), rtol=1e-15)
     default = load_kernel("gaussian")
     assert default.shape == (7, 7)  # 2*ceil(3*1)+1
     assert load_kernel("gaussian:sigma=2").shape == (13, 13)
@@ -92,8 +96,9 @@ def test_gaussian_hand_values():
     assert default.weight.sum() == pytest.approx(1.0, abs=1e-15)
 
 
-@pytest.mark.parametrize("sigma, size", [(0.3, 3), (0.8, 5), (1.0, None), (1.7, 9),
-                                         (2.0, None), (5.0, 31), (0.5, 1)])
+@pytest.mark.parametrize(
+    "sigma, size", [(0.3, 3), (0.8, 5), (1.0, None), (1.7, 9), (2.0, None), (5.0, 31), (0.5, 1)]
+)
 def test_gaussian_equals_opencv_outer_product(sigma, size):
     cv2 = pytest.importorskip("cv2")
     spec = f"gaussian:sigma={sigma}" + (f",size={size}" if size else "")
@@ -132,19 +137,23 @@ def test_unsharp_is_identity_plus_amount_times_detail():
     delta[delta.shape[0] // 2, delta.shape[1] // 2] = 1
     np.testing.assert_allclose(weight, delta + amount * (delta - gauss), atol=1e-15)
     assert weight.sum() == pytest.approx(1.0)
-    np.testing.assert_allclose(load_kernel("unsharp:amount=0,size=3").weight,
-                               [[0, 0, 0], [0, 1, 0], [0, 0, 0]], atol=1e-15)
+    np.testing.assert_allclose(
+        load_kernel("unsharp:amount=0,size=3").weight, [[0, 0, 0], [0, 1, 0], [0, 0, 0]], atol=1e-15
+    )
 
 
 def test_motion_blur_hand_values():
-    np.testing.assert_allclose(load_kernel("motion-blur:length=5").weight,
-                               np.pad(np.full((1, 5), 0.2), ((2, 2), (0, 0))))
+    np.testing.assert_allclose(
+        load_kernel("motion-blur:length=5").weight, np.pad(np.full((1, 5), 0.2), ((2, 2), (0, 0)))
+    )
     vertical = load_kernel("motion-blur:length=3,angle=90").weight
-    np.testing.assert_allclose(vertical, np.pad(np.full((3, 1), 1 / 3), ((0, 0), (1, 1))),
-                               atol=1e-15)
+    np.testing.assert_allclose(
+        vertical, np.pad(np.full((3, 1), 1 / 3), ((0, 0), (1, 1))), atol=1e-15
+    )
     # Even length: the two end taps carry half weight.
-    np.testing.assert_allclose(load_kernel("motion-blur:length=4").weight[2],
-                               [0.125, 0.25, 0.25, 0.25, 0.125])
+    np.testing.assert_allclose(
+        load_kernel("motion-blur:length=4").weight[2], [0.125, 0.25, 0.25, 0.25, 0.125]
+    )
 
 
 def test_motion_blur_45_degrees_runs_bottom_left_to_top_right():
@@ -175,11 +184,14 @@ def test_gaussian_properties(sigma, size):
     assert w[w.shape[0] // 2, w.shape[1] // 2] == w.max()
 
 
-@pytest.mark.parametrize("name, members, combine", [
-    ("sobel", ("sobel-x", "sobel-y"), "magnitude"),
-    ("prewitt", ("prewitt-x", "prewitt-y"), "magnitude"),
-    ("scharr", ("scharr-x", "scharr-y"), "magnitude"),
-])
+@pytest.mark.parametrize(
+    "name, members, combine",
+    [
+        ("sobel", ("sobel-x", "sobel-y"), "magnitude"),
+        ("prewitt", ("prewitt-x", "prewitt-y"), "magnitude"),
+        ("scharr", ("scharr-x", "scharr-y"), "magnitude"),
+    ],
+)
 def test_gradient_banks(name, members, combine):
     bank = load_kernel(name)
     assert bank.is_bank and bank.kind == "bank" and bank.combine == combine
@@ -205,38 +217,46 @@ def test_kirsch_is_the_max_over_eight_rotations():
     np.testing.assert_array_equal(bank.members[2].weight, np.rot90(north))  # west
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("gaussian:sigma=-1", "kernel 'gaussian:sigma=-1': sigma must be at least 0.01, got -1"),
-    ("gaussian:sigma=abc", "sigma must be a number, got 'abc'"),
-    ("gaussian:sigma=nan", "sigma must be a number, got 'nan'"),
-    ("gaussian:sigma=1e999", "sigma must be a finite number, got '1e999'"),
-    ("gaussian:size=4", "size must be odd (the kernel needs a centre tap), got 4"),
-    ("gaussian:size=0", "size must be greater than 0, got 0"),
-    ("box:size=0", "kernel 'box:size=0': size must be greater than 0, got 0"),
-    ("box:size=2.5", "size must be a whole number, got '2.5'"),
-    ("gaussian:sgima=2", "unknown parameter 'sgima' (did you mean 'sigma'?); gaussian "
-                         "accepts: sigma, size"),
-    ("gaussian:sigma=1,sigma=2", "parameter 'sigma' is given twice"),
-    ("gaussian:2", "expected key=value pairs separated by commas, got '2'"),
-    ("laplacian:diagonals=maybe", "diagonals must be true or false, got 'maybe'"),
-    ("sobel-x:size=5", "kernel 'sobel-x:size=5': sobel-x takes no parameters"),
-    ("unsharp:amount=-1", "amount must be at least 0.0, got -1"),
-    ("motion-blur:length=0.5", "length must be at least 1.0, got 0.5"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("gaussian:sigma=-1", "kernel 'gaussian:sigma=-1': sigma must be at least 0.01, got -1"),
+        ("gaussian:sigma=abc", "sigma must be a number, got 'abc'"),
+        ("gaussian:sigma=nan", "sigma must be a number, got 'nan'"),
+        ("gaussian:sigma=1e999", "sigma must be a finite number, got '1e999'"),
+        ("gaussian:size=4", "size must be odd (the kernel needs a centre tap), got 4"),
+        ("gaussian:size=0", "size must be greater than 0, got 0"),
+        ("box:size=0", "kernel 'box:size=0': size must be greater than 0, got 0"),
+        ("box:size=2.5", "size must be a whole number, got '2.5'"),
+        (
+            "gaussian:sgima=2",
+            "unknown parameter 'sgima' (did you mean 'sigma'?); gaussian accepts: sigma, size",
+        ),
+        ("gaussian:sigma=1,sigma=2", "parameter 'sigma' is given twice"),
+        ("gaussian:2", "expected key=value pairs separated by commas, got '2'"),
+        ("laplacian:diagonals=maybe", "diagonals must be true or false, got 'maybe'"),
+        ("sobel-x:size=5", "kernel 'sobel-x:size=5': sobel-x takes no parameters"),
+        ("unsharp:amount=-1", "amount must be at least 0.0, got -1"),
+        ("motion-blur:length=0.5", "length must be at least 1.0, got 0.5"),
+    ],
+)
 def test_parameter_refusals(spec, message):
     with pytest.raises(KernelError, match=re.escape(message)):
         load_kernel(spec)
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("box:size=100000000", "size 100000000 is over the limit of 1025 taps per side"),
-    ("gaussian:sigma=1e9", "sigma=1e+09 needs 2*ceil(3*sigma)+1 taps, over the limit of 1025"),
-    ("gaussian:sigma=1e308", "over the limit of 1025 taps per side"),
-    ("gaussian:sigma=1,size=1027", "size 1027 is over the limit of 1025"),
-    ("log:sigma=400", "over the limit of 1025 taps per side"),
-    ("motion-blur:length=1e12", "size 1000000000001 is over the limit of 1025"),
-    ("box:size=99999999999999999999999", "size 99999999999999999999999 is over the limit"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("box:size=100000000", "size 100000000 is over the limit of 1025 taps per side"),
+        ("gaussian:sigma=1e9", "sigma=1e+09 needs 2*ceil(3*sigma)+1 taps, over the limit of 1025"),
+        ("gaussian:sigma=1e308", "over the limit of 1025 taps per side"),
+        ("gaussian:sigma=1,size=1027", "size 1027 is over the limit of 1025"),
+        ("log:sigma=400", "over the limit of 1025 taps per side"),
+        ("motion-blur:length=1e12", "size 1000000000001 is over the limit of 1025"),
+        ("box:size=99999999999999999999999", "size 99999999999999999999999 is over the limit"),
+    ],
+)
 def test_size_limit_is_checked_before_allocating(spec, message):
     # Allocating any of these would need terabytes: failing at all proves the check
     # comes first.

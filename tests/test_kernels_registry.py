@@ -50,8 +50,9 @@ def test_environment_path_and_its_order(tmp_path, monkeypatch):
     _json(first / "k.json", [[1]])
     _json(second / "k.json", [[2]])
     _json(second / "only-b.json", [[3]])
-    monkeypatch.setenv(ENV_VAR, os.pathsep.join([str(first), "", str(tmp_path / "none"),
-                                                 str(second)]))
+    monkeypatch.setenv(
+        ENV_VAR, os.pathsep.join([str(first), "", str(tmp_path / "none"), str(second)])
+    )
     assert load_kernel("k").weight[0, 0] == 1
     assert load_kernel("only-b").weight[0, 0] == 3
     # --kernel-path (search_path) comes before the environment.
@@ -92,13 +93,35 @@ def test_listing_flags_user_files_shadowing_each_other_and_unreadable_ones(tmp_p
 
 def test_listing_covers_every_builtin():
     entries = {e.name: e for e in list_kernels()}
-    expected = {"identity", "box", "gaussian", "sobel-x", "sobel-y", "prewitt-x", "prewitt-y",
-                "scharr-x", "scharr-y", "laplacian", "log", "sharpen", "unsharp", "emboss",
-                "motion-blur", "outline", "sobel", "prewitt", "scharr", "kirsch"}
+    expected = {
+        "identity",
+        "box",
+        "gaussian",
+        "sobel-x",
+        "sobel-y",
+        "prewitt-x",
+        "prewitt-y",
+        "scharr-x",
+        "scharr-y",
+        "laplacian",
+        "log",
+        "sharpen",
+        "unsharp",
+        "emboss",
+        "motion-blur",
+        "outline",
+        "sobel",
+        "prewitt",
+        "scharr",
+        "kirsch",
+    }
     assert expected <= set(entries)
     assert all(e.source == "builtin" and e.description for e in entries.values())
     assert entries["gaussian"].parameters["sigma"] == {
-        "type": "float", "default": "1.0", "help": "standard deviation in pixels"}
+        "type": "float",
+        "default": "1.0",
+        "help": "standard deviation in pixels",
+    }
     assert entries["kirsch"].kind == "bank" and entries["kirsch"].members == 8
     assert entries["box"].size == "3x3" and entries["kirsch"].size == "3x3 (8)"
     json.dumps([e.to_json() for e in entries.values()])  # JSON-ready
@@ -107,10 +130,14 @@ def test_listing_covers_every_builtin():
 def test_bank_defined_in_a_user_file_by_names_and_paths(tmp_path):
     np.save(tmp_path / "diag.npy", np.eye(3))
     _json(tmp_path / "sub.json", [[0, 1, 0], [0, 0, 0], [0, -1, 0]])
-    _json(tmp_path / "edges.json", {
-        "description": "my edges", "combine": "max",
-        "members": ["sobel-x", "diag.npy", "./sub.json", {"name": "z", "weight": SOBEL_Y}],
-    })
+    _json(
+        tmp_path / "edges.json",
+        {
+            "description": "my edges",
+            "combine": "max",
+            "members": ["sobel-x", "diag.npy", "./sub.json", {"name": "z", "weight": SOBEL_Y}],
+        },
+    )
     bank = load_kernel(str(tmp_path / "edges.json"))
     assert bank.is_bank and bank.combine == "max" and bank.description == "my edges"
     assert [m.name for m in bank.members] == ["sobel-x", "diag", "sub", "z"]
@@ -164,7 +191,8 @@ def test_builtin_data_files_are_found_and_parse():
 def test_schema_lists_exactly_the_parsers_fields():
     schema = json.loads((builtin_dir() / "kernel.schema.json").read_text(encoding="utf-8"))
     fields = set(schema["$defs"]["kernel"]["properties"]) | set(
-        schema["$defs"]["bank"]["properties"])
+        schema["$defs"]["bank"]["properties"]
+    )
     assert fields == set(FIELDS)
 
 

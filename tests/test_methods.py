@@ -50,24 +50,47 @@ def cases(draw, max_k=5):
     if rank is not None:
         cols = rng.standard_normal((c_out, c_in // groups, kh, rank))
         weight = cols @ rng.standard_normal((c_out, c_in // groups, rank, kw))
-    return dict(x=rng.standard_normal((draw(st.integers(1, 2)), c_in, h, w)), weight=weight,
-                bias=rng.standard_normal(c_out) if draw(st.booleans()) else None,
-                stride=stride, padding=pad, pads=pads, dilation=dilation, groups=groups,
-                mode=mode, strip_rows=draw(st.sampled_from([None, 1, 2, 5])),
-                threads=draw(st.sampled_from([1, 2])))
+    return dict(
+        x=rng.standard_normal((draw(st.integers(1, 2)), c_in, h, w)),
+        weight=weight,
+        bias=rng.standard_normal(c_out) if draw(st.booleans()) else None,
+        stride=stride,
+        padding=pad,
+        pads=pads,
+        dilation=dilation,
+        groups=groups,
+        mode=mode,
+        strip_rows=draw(st.sampled_from([None, 1, 2, 5])),
+        threads=draw(st.sampled_from([1, 2])),
+    )
 
 
 def _run(case, method, dtype=np.float64):
     with engine_settings(threads=case["threads"], strip_rows=case["strip_rows"]):
-        return convcli.conv2d(case["x"].astype(dtype), case["weight"].astype(dtype),
-                              case["bias"], stride=case["stride"], padding=case["padding"],
-                              dilation=case["dilation"], groups=case["groups"],
-                              padding_mode=case["mode"], method=method)
+        return convcli.conv2d(
+            case["x"].astype(dtype),
+            case["weight"].astype(dtype),
+            case["bias"],
+            stride=case["stride"],
+            padding=case["padding"],
+            dilation=case["dilation"],
+            groups=case["groups"],
+            padding_mode=case["mode"],
+            method=method,
+        )
 
 
 def _reference(case):
-    return conv2d_reference(case["x"], case["weight"], case["bias"], case["stride"],
-                            case["pads"], case["dilation"], case["groups"], case["mode"])
+    return conv2d_reference(
+        case["x"],
+        case["weight"],
+        case["bias"],
+        case["stride"],
+        case["pads"],
+        case["dilation"],
+        case["groups"],
+        case["mode"],
+    )
 
 
 @settings(max_examples=60)
@@ -85,15 +108,19 @@ def test_every_method_matches_reference_float64(case, method):
 def test_every_method_agrees_with_every_other_float32(case):
     want = _reference(case)
     scale = max(1.0, float(np.abs(want).max()))
-    results = {m: _run(case, m, np.float32) for m in ("auto", *METHODS)
-               if _applies(m, case["weight"], case["groups"])}
+    results = {
+        m: _run(case, m, np.float32)
+        for m in ("auto", *METHODS)
+        if _applies(m, case["weight"], case["groups"])
+    }
     for method, got in results.items():
         assert got.dtype == np.float32, method
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * scale, err_msg=method)
     for a in results:
         for b in results:
-            np.testing.assert_allclose(results[a], results[b], rtol=1e-4, atol=1e-4 * scale,
-                                       err_msg=f"{a} vs {b}")
+            np.testing.assert_allclose(
+                results[a], results[b], rtol=1e-4, atol=1e-4 * scale, err_msg=f"{a} vs {b}"
+            )
 
 
 @pytest.mark.parametrize("mode", PADDING_MODES)
@@ -121,6 +148,7 @@ def test_cross_channel_3_to_8_all_methods_agree():
 
 # --- strips and threads: bit-identical --------------------------------------------------
 
+
 @pytest.mark.parametrize("method", ["direct", "separable"])
 @pytest.mark.parametrize("mode", PADDING_MODES)
 def test_strip_height_and_threads_never_change_a_bit(method, mode):
@@ -133,8 +161,11 @@ def test_strip_height_and_threads_never_change_a_bit(method, mode):
     for threads in (1, 2):
         for rows in (None, 1, 3, 8, 37):
             with engine_settings(threads=threads, strip_rows=rows):
-                results.append(convcli.conv2d(x, w, b, padding="same", groups=3,
-                                              padding_mode=mode, method=method))
+                results.append(
+                    convcli.conv2d(
+                        x, w, b, padding="same", groups=3, padding_mode=mode, method=method
+                    )
+                )
     for got in results[1:]:
         assert np.array_equal(got, results[0])
 
@@ -167,8 +198,10 @@ def test_separable_layouts_and_chunks_give_the_same_bits(case, chunk):
         if chunk is not None:
             separable._flat_same_task, direct.CHUNK_SAMPLES = saved[0], chunk
             np.testing.assert_array_equal(_run(case, "separable", np.float32), flat)
-            np.testing.assert_array_equal(_run(case, "direct", np.float32),
-                                          _run({**case, "strip_rows": 1}, "direct", np.float32))
+            np.testing.assert_array_equal(
+                _run(case, "direct", np.float32),
+                _run({**case, "strip_rows": 1}, "direct", np.float32),
+            )
     finally:
         separable._flat_same_task, direct.CHUNK_SAMPLES = saved
     np.testing.assert_array_equal(flat, padded)
@@ -184,10 +217,19 @@ def test_flat_layout_border_columns_on_a_wide_strip(monkeypatch):
     w = RNG.standard_normal((2, 1, 5, 2)) @ RNG.standard_normal((2, 1, 2, 7))
     b = RNG.standard_normal(2)
     for mode in PADDING_MODES:
-        got = convcli.conv2d(x, w, b, padding="same", dilation=(1, 2), groups=2,
-                             padding_mode=mode, method="separable")
-        want = conv2d_reference(x, w, b, pads=same_pads((5, 7), (1, 2)), dilation=(1, 2),
-                                groups=2, mode=mode)
+        got = convcli.conv2d(
+            x,
+            w,
+            b,
+            padding="same",
+            dilation=(1, 2),
+            groups=2,
+            padding_mode=mode,
+            method="separable",
+        )
+        want = conv2d_reference(
+            x, w, b, pads=same_pads((5, 7), (1, 2)), dilation=(1, 2), groups=2, mode=mode
+        )
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
@@ -216,6 +258,7 @@ def test_set_threads_and_strip_rows_refuse_non_positive_ints(bad):
 
 
 # --- padding of strips --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mode", PADDING_MODES)
 @pytest.mark.parametrize("n", [1, 2, 5])
@@ -248,37 +291,46 @@ def test_padded_tile_equals_a_block_of_the_whole_padded_image(mode):
     hp, wp = whole.shape[-2:]
     for rows in [(0, 4), (3, 12), (8, 15), (12, hp), (0, hp), (9, 10)]:
         for cols in [(0, 3), (2, 15), (9, 14), (14, wp), (0, wp), (10, 11)]:
-            np.testing.assert_array_equal(border.tile(x, rows, cols),
-                                          whole[:, rows[0]:rows[1], cols[0]:cols[1]])
-        np.testing.assert_array_equal(border.columns(x, (rows[0] % wp, wp)),
-                                      pad_spatial(x, (0, 0, *geometry.pads[2:]), mode)[
-                                          :, :, rows[0] % wp : wp])
+            np.testing.assert_array_equal(
+                border.tile(x, rows, cols), whole[:, rows[0] : rows[1], cols[0] : cols[1]]
+            )
+        np.testing.assert_array_equal(
+            border.columns(x, (rows[0] % wp, wp)),
+            pad_spatial(x, (0, 0, *geometry.pads[2:]), mode)[:, :, rows[0] % wp : wp],
+        )
 
 
 # --- refusals -----------------------------------------------------------------------------
 
+
 def test_unknown_method_is_refused_with_the_accepted_list():
-    with pytest.raises(ParameterError,
-                       match=r"unknown method 'winograd'; accepted: auto, direct, separable, "
-                             r"fft, gemm"):
+    with pytest.raises(
+        ParameterError,
+        match=r"unknown method 'winograd'; accepted: auto, direct, separable, "
+        r"fft, gemm",
+    ):
         convcli.conv2d(np.zeros((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), method="winograd")
 
 
 def test_separable_refuses_cross_channel_weights():
-    with pytest.raises(ParameterError,
-                       match=r"method='separable' needs a per-channel weight \(C_in/groups = 1, "
-                             r"got 3\); use method='gemm'"):
+    with pytest.raises(
+        ParameterError,
+        match=r"method='separable' needs a per-channel weight \(C_in/groups = 1, "
+        r"got 3\); use method='gemm'",
+    ):
         convcli.conv2d(np.zeros((1, 3, 4, 4)), np.ones((2, 3, 3, 3)), method="separable")
 
 
 def test_method_names_are_case_insensitive():
     x = RNG.standard_normal((1, 1, 6, 6))
     w = RNG.standard_normal((1, 1, 3, 3))
-    np.testing.assert_array_equal(convcli.conv2d(x, w, method=" FFT "),
-                                  convcli.conv2d(x, w, method="fft"))
+    np.testing.assert_array_equal(
+        convcli.conv2d(x, w, method=" FFT "), convcli.conv2d(x, w, method="fft")
+    )
 
 
 # --- OpenCV, where installed ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("size", [3, 7, 31])
@@ -287,8 +339,9 @@ def test_matches_opencv_filter2d_reflect101(method, size):
     img = RNG.random((64, 80)).astype(np.float32)
     k = RNG.standard_normal((size, size)).astype(np.float32)
     want = cv2.filter2D(img, -1, k, borderType=cv2.BORDER_REFLECT_101)
-    got = convcli.conv2d(img[None, None], k[None, None], padding="same", padding_mode="reflect",
-                         method=method)[0, 0]
+    got = convcli.conv2d(
+        img[None, None], k[None, None], padding="same", padding_mode="reflect", method=method
+    )[0, 0]
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-4 * size)
 
 
@@ -303,12 +356,14 @@ def test_cli_reports_a_bad_thread_count_in_one_line(tmp_path, monkeypatch):
     source = tmp_path / "in.png"
     Image.fromarray(RNG.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(source)
     monkeypatch.setenv("CONVCLI_THREADS", "zero")
-    result = CliRunner().invoke(main, ["apply", "-k", "gaussian:sigma=2", str(source),
-                                       str(tmp_path / "out.png")])
+    result = CliRunner().invoke(
+        main, ["apply", "-k", "gaussian:sigma=2", str(source), str(tmp_path / "out.png")]
+    )
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1] == (
         "Error: CONVCLI_THREADS='zero' is not a positive integer; set it to e.g. 1 or 4, "
-        "or unset it to use every core")
+        "or unset it to use every core"
+    )
     assert not (tmp_path / "out.png").exists()
 
 
@@ -336,8 +391,9 @@ def test_gemm_keeps_blas_on_one_thread_inside_and_restores_it_after_concurrent_c
     from convcli.engine.gemm import blas_single_threaded
 
     def blas_threads():
-        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
-                if i["user_api"] == "blas"]
+        return [
+            i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+        ]
 
     before = blas_threads()
     with blas_single_threaded():

@@ -15,15 +15,25 @@ from convcli.kernels.kernel import Kernel
 from convcli.pipeline import FilterOptions, filter_frame
 
 RNG = np.random.default_rng(0)
-SCIPY_MODE = {"zeros": "constant", "replicate": "nearest", "reflect": "mirror",
-              "symmetric": "reflect", "circular": "wrap"}
+SCIPY_MODE = {
+    "zeros": "constant",
+    "replicate": "nearest",
+    "reflect": "mirror",
+    "symmetric": "reflect",
+    "circular": "wrap",
+}
 
 
 def scipy_same(plane, weight, mode):
     """'same' correlation anchored at (k - 1) // 2 as PyTorch (SciPy anchors at k // 2)."""
     origin = [(k - 1) // 2 - k // 2 for k in weight.shape]
-    return ndimage.correlate(plane.astype(np.float64), weight.astype(np.float64),
-                             mode=SCIPY_MODE[mode], cval=0.0, origin=origin)
+    return ndimage.correlate(
+        plane.astype(np.float64),
+        weight.astype(np.float64),
+        mode=SCIPY_MODE[mode],
+        cval=0.0,
+        origin=origin,
+    )
 
 
 def documented_rounding(values, top):
@@ -32,9 +42,13 @@ def documented_rounding(values, top):
 
 @settings(max_examples=60)
 @given(
-    h=st.integers(3, 12), w=st.integers(3, 12), c=st.sampled_from([1, 3]),
-    kh=st.integers(1, 5), kw=st.integers(1, 5),
-    mode=st.sampled_from(list(SCIPY_MODE)), stride=st.integers(1, 3),
+    h=st.integers(3, 12),
+    w=st.integers(3, 12),
+    c=st.sampled_from([1, 3]),
+    kh=st.integers(1, 5),
+    kw=st.integers(1, 5),
+    mode=st.sampled_from(list(SCIPY_MODE)),
+    stride=st.integers(1, 3),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_per_channel_matches_scipy(h, w, c, kh, kw, mode, stride, seed):
@@ -61,10 +75,17 @@ def test_strided_same_is_stride_one_sampled():
 def test_dilation_and_explicit_padding_against_loop_reference():
     img = RNG.random((9, 10)).astype(np.float32)
     k = RNG.standard_normal((3, 2))
-    got = filter_image(img, k, padding=(2, 1), stride=(2, 1), dilation=(2, 3),
-                       padding_mode="circular")
-    want = conv2d_reference(img[None, None], k[None, None], stride=(2, 1), pads=(2, 2, 1, 1),
-                            dilation=(2, 3), mode="circular")[0, 0]
+    got = filter_image(
+        img, k, padding=(2, 1), stride=(2, 1), dilation=(2, 3), padding_mode="circular"
+    )
+    want = conv2d_reference(
+        img[None, None],
+        k[None, None],
+        stride=(2, 1),
+        pads=(2, 2, 1, 1),
+        dilation=(2, 3),
+        mode="circular",
+    )[0, 0]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     valid = filter_image(img, k, padding="valid")
     assert valid.shape == (7, 9)
@@ -102,22 +123,34 @@ def test_four_d_kernel_with_bias_and_layouts():
 def test_four_d_channel_mismatch_says_why():
     rgba = np.zeros((4, 4, 4), np.uint8)
     k = Kernel("x.npy", np.ones((3, 3, 1, 1)))
-    with pytest.raises(KernelError, match=r"^kernel 'x.npy' expects 3 input channels but "
-                       r"the image has 4 \(RGBA\); use --alpha preserve to filter only the "
-                       r"colour channels$"):
+    with pytest.raises(
+        KernelError,
+        match=r"^kernel 'x.npy' expects 3 input channels but "
+        r"the image has 4 \(RGBA\); use --alpha preserve to filter only the "
+        r"colour channels$",
+    ):
         filter_image(rgba, k)
     # with alpha preserved the colour channels fit and alpha is kept
     out = filter_image(rgba, k, alpha="preserve")
     assert out.shape == (4, 4, 4)
-    with pytest.raises(KernelError, match=r"expects 4 input channels but the image has 3 "
-                       r"\(RGB\); use --alpha channel"):
+    with pytest.raises(
+        KernelError,
+        match=r"expects 4 input channels but the image has 3 "
+        r"\(RGB\); use --alpha channel",
+    ):
         filter_image(rgba, Kernel("k4", np.ones((3, 4, 1, 1))), alpha="preserve")
 
 
-@pytest.mark.parametrize("how,fn", [
-    ("magnitude", lambda a, b: np.hypot(a, b)), ("max", np.maximum), ("min", np.minimum),
-    ("sum", np.add), ("mean", lambda a, b: (a + b) / 2),
-])
+@pytest.mark.parametrize(
+    "how,fn",
+    [
+        ("magnitude", lambda a, b: np.hypot(a, b)),
+        ("max", np.maximum),
+        ("min", np.minimum),
+        ("sum", np.add),
+        ("mean", lambda a, b: (a + b) / 2),
+    ],
+)
 def test_banks_combine_members(how, fn):
     img = RNG.integers(0, 256, (8, 8), dtype=np.uint8)
     gx = np.array([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]])
@@ -172,12 +205,24 @@ def test_output_maps_on_an_edge_filter():
     k = np.array([[-1.0, 0.0, 1.0]])
     # replicate: responses 10, 20, 50, 40
     assert filter_image(ramp, -k, padding_mode="replicate").tolist()[0] == [0, 0, 0, 0]
-    assert filter_image(ramp, -k, padding_mode="replicate",
-                        output_map="abs").tolist()[0] == [10, 20, 50, 40]
-    assert filter_image(ramp, -k, padding_mode="replicate",
-                        output_map="offset").tolist()[0] == [118, 108, 78, 88]
-    assert filter_image(ramp, k, padding_mode="replicate",
-                        output_map="normalize").tolist()[0] == [0, 64, 255, 191]
+    assert filter_image(ramp, -k, padding_mode="replicate", output_map="abs").tolist()[0] == [
+        10,
+        20,
+        50,
+        40,
+    ]
+    assert filter_image(ramp, -k, padding_mode="replicate", output_map="offset").tolist()[0] == [
+        118,
+        108,
+        78,
+        88,
+    ]
+    assert filter_image(ramp, k, padding_mode="replicate", output_map="normalize").tolist()[0] == [
+        0,
+        64,
+        255,
+        191,
+    ]
     flat = np.full((3, 3), 7, np.uint8)
     assert (filter_image(flat, k, output_map="normalize") == 0).all()  # constant -> 0
 
@@ -188,6 +233,7 @@ def test_round_half_to_even():
 
 
 # --- alpha ----------------------------------------------------------------------------
+
 
 def disc_rgba(size=21, radius=6):
     yy, xx = np.mgrid[:size, :size] - size // 2
@@ -207,8 +253,9 @@ def test_premultiply_blur_has_no_dark_fringe():
     # colour stays the disc's colour wherever anything is left: no darkening
     assert np.abs(out[alpha > 0][:, :3].astype(int) - [255, 40, 0]).max() <= 1
     assert (out[alpha == 0][:, :3] == 0).all()  # where alpha is 0, colour is 0
-    np.testing.assert_allclose(alpha, documented_rounding(scipy_same(img[..., 3], box,
-                                                                    "reflect"), 255), atol=1)
+    np.testing.assert_allclose(
+        alpha, documented_rounding(scipy_same(img[..., 3], box, "reflect"), 255), atol=1
+    )
     # filtering alpha as a channel darkens the edge: the fringe premultiply avoids
     naive = filter_image(img, box, alpha="channel")
     assert naive[soft][:, 0].min() < 200
@@ -237,9 +284,12 @@ def test_alpha_defaults_and_premultiply_refusals():
     sobel = Kernel("sobel-x", np.array([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]))
     # a zero-sum kernel cannot premultiply: the default preserves alpha
     assert np.array_equal(filter_image(img, sobel)[..., 3], img[..., 3])
-    with pytest.raises(ParameterError, match=r"^--alpha premultiply needs blur-like 2-D kernels "
-                       r"but the weights of kernel 'sobel-x' sum to 0 \(alpha would vanish\); "
-                       r"use --alpha preserve or --alpha channel$"):
+    with pytest.raises(
+        ParameterError,
+        match=r"^--alpha premultiply needs blur-like 2-D kernels "
+        r"but the weights of kernel 'sobel-x' sum to 0 \(alpha would vanish\); "
+        r"use --alpha preserve or --alpha channel$",
+    ):
         filter_image(img, sobel, alpha="premultiply")
     k4 = Kernel("l.npy", np.ones((4, 4, 1, 1)) / 4)
     assert filter_image(img, k4).shape == (21, 21, 4)  # 4-D: alpha is a channel by default
@@ -251,24 +301,27 @@ def test_premultiply_in_cross_mode_and_cmyk_layout():
     opaque = out[..., 3] == 255
     assert (out[opaque][:, 0] == 255).all()  # 255 + 40 + 0, clipped
     cmyk = RNG.integers(0, 256, (5, 5, 4), dtype=np.uint8)
-    got, layout = filter_frame(cmyk, (Kernel("b", np.ones((3, 3)) / 9),), "CMYK",
-                               FilterOptions())
+    got, layout = filter_frame(cmyk, (Kernel("b", np.ones((3, 3)) / 9),), "CMYK", FilterOptions())
     assert layout == "CMYK"
     assert np.array_equal(got[..., 3], filter_image(cmyk[..., 3], np.ones((3, 3)) / 9))
 
 
 # --- options and errors ---------------------------------------------------------------
 
-@pytest.mark.parametrize("options,message", [
-    ({"stride": 0}, r"^stride must be positive, got 0$"),
-    ({"padding": "full"}, r"^padding 'full' is not understood; accepted: same, valid$"),
-    ({"alpha": "straight"}, r"accepted: premultiply, preserve, channel$"),
-    ({"output_map": "wrap"}, r"accepted: clip, abs, normalize, offset$"),
-    ({"depth": "12"}, r"^depth '12' is not understood; accepted: 8, 16, 32f$"),
-    ({"padding_mode": "mirror"}, r"'mirror' is ambiguous"),
-    ({"scale": float("nan")}, r"^scale must be a finite number"),
-    ({"sigma": 2}, r"^unknown filter option\(s\) sigma; accepted: padding_mode"),
-])
+
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        ({"stride": 0}, r"^stride must be positive, got 0$"),
+        ({"padding": "full"}, r"^padding 'full' is not understood; accepted: same, valid$"),
+        ({"alpha": "straight"}, r"accepted: premultiply, preserve, channel$"),
+        ({"output_map": "wrap"}, r"accepted: clip, abs, normalize, offset$"),
+        ({"depth": "12"}, r"^depth '12' is not understood; accepted: 8, 16, 32f$"),
+        ({"padding_mode": "mirror"}, r"'mirror' is ambiguous"),
+        ({"scale": float("nan")}, r"^scale must be a finite number"),
+        ({"sigma": 2}, r"^unknown filter option\(s\) sigma; accepted: padding_mode"),
+    ],
+)
 def test_invalid_options_name_the_value(options, message):
     with pytest.raises(ParameterError, match=message):
         filter_image(np.zeros((3, 3), np.uint8), np.ones((1, 1)), **options)
@@ -277,8 +330,11 @@ def test_invalid_options_name_the_value(options, message):
 def test_shape_and_layout_errors():
     with pytest.raises(ParameterError, match=r"must be \(H, W\) or \(H, W, C\)"):
         filter_image(np.zeros(5), np.ones((1, 1)))
-    with pytest.raises(ParameterError, match=r"^layout 'RGB' names 3 channels but the image "
-                       r"has 4$"):
+    with pytest.raises(
+        ParameterError,
+        match=r"^layout 'RGB' names 3 channels but the image "
+        r"has 4$",
+    ):
         filter_image(np.zeros((2, 2, 4)), np.ones((1, 1)), layout="RGB")
     with pytest.raises(KernelError, match=r"^kernel 'array': weight has 3 dimensions"):
         filter_image(np.zeros((2, 2)), np.ones((1, 1, 1)))
@@ -324,11 +380,15 @@ def test_pytorch_agrees_when_installed():
 
 # --- properties -----------------------------------------------------------------------
 
+
 @settings(max_examples=80)
-@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=1,
-                       max_size=20),
-       dtype=st.sampled_from([np.uint8, np.uint16, np.int32]),
-       how=st.sampled_from(["clip", "abs", "normalize", "offset"]))
+@given(
+    values=st.lists(
+        st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=1, max_size=20
+    ),
+    dtype=st.sampled_from([np.uint8, np.uint16, np.int32]),
+    how=st.sampled_from(["clip", "abs", "normalize", "offset"]),
+)
 def test_map_output_always_lands_in_range(values, dtype, how):
     from convcli.mapping import map_output, max_value
 
@@ -342,10 +402,13 @@ def test_map_output_always_lands_in_range(values, dtype, how):
 
 
 @settings(max_examples=60)
-@given(shape=st.tuples(st.integers(1, 6), st.integers(1, 6), st.sampled_from([1, 2, 3, 4])),
-       dtype=st.sampled_from([np.uint8, np.uint16, np.int32, np.float32]),
-       alpha=st.sampled_from([None, "premultiply", "preserve", "channel"]),
-       mode=st.sampled_from(list(SCIPY_MODE)), seed=st.integers(0, 2**32 - 1))
+@given(
+    shape=st.tuples(st.integers(1, 6), st.integers(1, 6), st.sampled_from([1, 2, 3, 4])),
+    dtype=st.sampled_from([np.uint8, np.uint16, np.int32, np.float32]),
+    alpha=st.sampled_from([None, "premultiply", "preserve", "channel"]),
+    mode=st.sampled_from(list(SCIPY_MODE)),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_identity_kernel_returns_the_input(shape, dtype, alpha, mode, seed):
     rng = np.random.default_rng(seed)
     if np.dtype(dtype).kind == "f":

@@ -56,8 +56,9 @@ def test_one_dimensional_kernels_are_separable():
     # RGB, one thread: 0.035 s against direct's 0.040 s), by a small margin.
     for kernel in (np.ones((1, 9)), np.ones((9, 1))):
         w = per_channel(kernel).astype(np.float32)
-        costs = method_costs(w, prepare(np.zeros((1, 3, 512, 512), np.float32), w,
-                                        padding="same", groups=3)[3])
+        costs = method_costs(
+            w, prepare(np.zeros((1, 3, 512, 512), np.float32), w, padding="same", groups=3)[3]
+        )
         assert costs["separable"] < costs["direct"] < 1.1 * costs["separable"]
         assert plan(per_channel(kernel)) == "separable"
 
@@ -144,10 +145,12 @@ def test_fft_cost_counts_whole_tiles():
     tall_costs = method_costs(w, prepare(tall, w, padding="same", groups=3)[3])
     band_costs = method_costs(w, prepare(band, w, padding="same", groups=3)[3])
     assert band_costs["fft"] == pytest.approx(
-        tall_costs["fft"] * (2 * 212 / 400) / (17 * 253 / 4096), rel=1e-9)
+        tall_costs["fft"] * (2 * 212 / 400) / (17 * 253 / 4096), rel=1e-9
+    )
 
 
 # --- rank and factors ------------------------------------------------------------------
+
 
 def test_rank_by_hand():
     assert kernel_rank(np.outer([1, 2, 1], [-1, 0, 1])) == 1  # Sobel

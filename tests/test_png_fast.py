@@ -171,8 +171,9 @@ def test_huge_but_cheap_16_bit(shape):
 @pytest.mark.parametrize("level", range(10))
 def test_zlib_header_and_adler32_as_zlib_writes_them(level):
     array = _photo(20, 30, 3)
-    stream = b"".join(body for kind, body in _parse(png_fast.encode(array, level=level))
-                      if kind == b"IDAT")
+    stream = b"".join(
+        body for kind, body in _parse(png_fast.encode(array, level=level)) if kind == b"IDAT"
+    )
     raw = zlib.decompress(stream)
     assert stream[:2] == zlib.compress(b"", level)[:2]
     assert stream[-4:] == struct.pack(">I", zlib.adler32(raw))
@@ -186,8 +187,9 @@ def test_filter_choice_matches_the_byte_by_byte_reference():
     array = _photo(12, 10, 3)
     array[3] = 0  # a flat row: None wins
     array[7] = array[6]  # a repeated row: Up wins
-    raw = zlib.decompress(b"".join(
-        body for kind, body in _parse(png_fast.encode(array)) if kind == b"IDAT"))
+    raw = zlib.decompress(
+        b"".join(body for kind, body in _parse(png_fast.encode(array)) if kind == b"IDAT")
+    )
     rows, stride = array.reshape(12, 30), 31
     prev = bytes(30)
     for r in range(12):
@@ -199,8 +201,13 @@ def test_filter_choice_matches_the_byte_by_byte_reference():
 
 
 @settings(max_examples=60)
-@given(st.integers(1, 4), st.integers(1, 9), st.integers(1, 3), st.integers(0, 2**32 - 1),
-       st.sampled_from([0, 1, 16, 255]))
+@given(
+    st.integers(1, 4),
+    st.integers(1, 9),
+    st.integers(1, 3),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([0, 1, 16, 255]),
+)
 def test_filter_rows_against_reference(rows, width, bpp, seed, spread):
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 256, dtype=np.uint8)
@@ -284,8 +291,14 @@ def test_thread_count_comes_from_the_engine(monkeypatch):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 12), st.integers(1, 12), st.integers(1, 4),
-       st.sampled_from([np.uint8, np.uint16]), st.integers(0, 2**32 - 1), st.integers(0, 9))
+@given(
+    st.integers(1, 12),
+    st.integers(1, 12),
+    st.integers(1, 4),
+    st.sampled_from([np.uint8, np.uint16]),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 9),
+)
 def test_round_trip_exact(height, width, channels, dtype, seed, level):
     rng = np.random.default_rng(seed)
     top = int(np.iinfo(dtype).max)
@@ -328,8 +341,9 @@ def test_metadata_chunks_are_what_pillow_writes():
     metadata = {"icc_profile": icc, "dpi": (72.0, 72.0), "exif": b"Exif\x00\x00MM\x00*"}
     ours = dict(_parse(png_fast.encode(_photo(2, 2, 3), metadata)))
     buffer = io.BytesIO()
-    Image.new("RGB", (2, 2)).save(buffer, "PNG", icc_profile=icc, dpi=(72, 72),
-                                  exif=metadata["exif"])
+    Image.new("RGB", (2, 2)).save(
+        buffer, "PNG", icc_profile=icc, dpi=(72, 72), exif=metadata["exif"]
+    )
     pillows = dict(_parse(buffer.getvalue()))
     for kind in (b"iCCP", b"pHYs", b"eXIf"):
         assert ours[kind] == pillows[kind]
@@ -340,8 +354,11 @@ def test_metadata_chunks_are_what_pillow_writes():
 
 @pytest.mark.parametrize("level", [-1, 10, 2.5, True, "6"])
 def test_bad_level(level):
-    with pytest.raises(ParameterError, match=r"PNG compression level must be an integer from "
-                                             r"0 to 9, got "):
+    with pytest.raises(
+        ParameterError,
+        match=r"PNG compression level must be an integer from "
+        r"0 to 9, got ",
+    ):
         png_fast.encode(_random((2, 2, 1)), level=level)
 
 
@@ -351,20 +368,28 @@ def test_bad_threads(threads):
         png_fast.encode(_random((2, 2, 1)), threads=threads)
 
 
-@pytest.mark.parametrize("array", [np.zeros((2, 2), np.uint8), np.zeros((2, 2, 5), np.uint8),
-                                   np.zeros((2, 2, 3), np.float32)])
+@pytest.mark.parametrize(
+    "array",
+    [np.zeros((2, 2), np.uint8), np.zeros((2, 2, 5), np.uint8), np.zeros((2, 2, 3), np.float32)],
+)
 def test_bad_arrays(array):
-    with pytest.raises(ImageError, match=r"^cannot write the stream: PNG holds \(H, W, C\) "
-                                         r"uint8 or uint16 arrays with 1 to 4 channels; got "):
+    with pytest.raises(
+        ImageError,
+        match=r"^cannot write the stream: PNG holds \(H, W, C\) "
+        r"uint8 or uint16 arrays with 1 to 4 channels; got ",
+    ):
         png_fast.encode(array)
 
 
 @pytest.mark.parametrize("shape", [(0, 5, 3), (5, 0, 1)])
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_empty_image_refused_by_write_image(tmp_path, shape, dtype):
-    with pytest.raises(ImageError, match=rf"^cannot write .*o\.png: PNG needs 1 to 2\*\*31 - 1 "
-                                         rf"rows and columns; this image is {shape[1]}x"
-                                         rf"{shape[0]}$"):
+    with pytest.raises(
+        ImageError,
+        match=rf"^cannot write .*o\.png: PNG needs 1 to 2\*\*31 - 1 "
+        rf"rows and columns; this image is {shape[1]}x"
+        rf"{shape[0]}$",
+    ):
         write_image(ImageData([np.zeros(shape, dtype)], "", "PNG"), tmp_path / "o.png")
     assert list(tmp_path.iterdir()) == []
 
@@ -383,8 +408,9 @@ def test_write_image_writes_png_fast(tmp_path, dtype, channels):
 
 def test_animated_png_keeps_pillow(tmp_path):
     frames = [_random((4, 5, 3), seed=s) for s in range(3)]
-    write_image(ImageData(frames, "RGB", "PNG", "", {"durations": [50, 60, 70]}),
-                tmp_path / "a.png")
+    write_image(
+        ImageData(frames, "RGB", "PNG", "", {"durations": [50, 60, 70]}), tmp_path / "a.png"
+    )
     back = read_image(tmp_path / "a.png")
     assert len(back.frames) == 3 and back.metadata["durations"] == [50, 60, 70]
     assert all(np.array_equal(a, b) for a, b in zip(back.frames, frames, strict=True))
@@ -397,8 +423,11 @@ def test_cli_apply_identity_writes_the_same_bytes_for_any_thread_count(tmp_path)
     outputs = []
     for threads in ("1", "2"):
         out = tmp_path / f"out{threads}.png"
-        result = CliRunner().invoke(main, ["apply", "-k", "identity", str(source), str(out)],
-                                    env={"CONVCLI_THREADS": threads})
+        result = CliRunner().invoke(
+            main,
+            ["apply", "-k", "identity", str(source), str(out)],
+            env={"CONVCLI_THREADS": threads},
+        )
         assert result.exit_code == 0, result.output
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1] == source.read_bytes()
@@ -417,12 +446,19 @@ def _png(array, depth, colour, extra=b"", interlace=0, after=b"", cut=None):
     rows = array.astype(">u2" if depth == 16 else np.uint8).reshape(height, -1).view(np.uint8)
     stream = zlib.compress(np.concatenate([np.zeros((height, 1), np.uint8), rows], 1).tobytes())
     header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, interlace)
-    return (SIGNATURE + _chunk(b"IHDR", header) + extra + _chunk(b"IDAT", stream[:cut])
-            + after + _chunk(b"IEND", b""))
+    return (
+        SIGNATURE
+        + _chunk(b"IHDR", header)
+        + extra
+        + _chunk(b"IDAT", stream[:cut])
+        + after
+        + _chunk(b"IEND", b"")
+    )
 
 
-@pytest.mark.parametrize("depth,colour,channels", [(8, 0, 1), (8, 4, 2), (8, 2, 3), (8, 6, 4),
-                                                   (16, 0, 1)])
+@pytest.mark.parametrize(
+    "depth,colour,channels", [(8, 0, 1), (8, 4, 2), (8, 2, 3), (8, 6, 4), (16, 0, 1)]
+)
 def test_plain_pngs_read_fast_exactly_as_pillow(depth, colour, channels):
     array = _random((5, 7, channels), np.uint16 if depth == 16 else np.uint8)
     data = _png(array, depth, colour, extra=_chunk(b"pHYs", struct.pack(">IIB", 2835, 2835, 1)))
@@ -465,8 +501,11 @@ def test_wider_than_libpng_allows_is_left_to_pillow():
 def test_truncated_plain_png_is_one_error(tmp_path):
     path = tmp_path / "cut.png"
     path.write_bytes(_png(_random((20, 20, 3)), 8, 2, cut=50))
-    with pytest.raises(ImageError, match=r"^cannot read .*cut\.png: truncated or corrupt image "
-                                         r"data \(.*\); re-export or re-download it$"):
+    with pytest.raises(
+        ImageError,
+        match=r"^cannot read .*cut\.png: truncated or corrupt image "
+        r"data \(.*\); re-export or re-download it$",
+    ):
         read_image(path)
 
 
@@ -474,7 +513,11 @@ def test_libpng_warnings_do_not_reach_stderr(capfd):
     array = _random((3, 4, 3))
     rows = np.concatenate([np.zeros((3, 1), np.uint8), array.reshape(3, -1)], 1).tobytes()
     surplus = zlib.compress(rows + b"surplus data" * 10)  # libpng: "Too much image data"
-    data = (SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 8, 2, 0, 0, 0))
-            + _chunk(b"IDAT", surplus) + _chunk(b"IEND", b""))
+    data = (
+        SIGNATURE
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 8, 2, 0, 0, 0))
+        + _chunk(b"IDAT", surplus)
+        + _chunk(b"IEND", b"")
+    )
     assert np.array_equal(read_image(io.BytesIO(data)).frames[0], array)
     assert capfd.readouterr().err == ""

@@ -25,14 +25,15 @@ def no_fft(monkeypatch):
     from convcli.engine import planner
 
     choose = planner.choose_method
-    monkeypatch.setattr(planner, "choose_method",
-                        lambda w, g, allow_fft=True: choose(w, g, allow_fft=False))
+    monkeypatch.setattr(
+        planner, "choose_method", lambda w, g, allow_fft=True: choose(w, g, allow_fft=False)
+    )
 
 
 CHAINS = [
     ("gaussian:sigma=2",),
-    ("box:size=4", "sharpen"),           # an even kernel: asymmetric 'same' padding
-    ("sobel",),                           # a bank
+    ("box:size=4", "sharpen"),  # an even kernel: asymmetric 'same' padding
+    ("sobel",),  # a bank
     ("gaussian:sigma=1.5", "kirsch", "box:size=5"),
 ]
 
@@ -71,10 +72,15 @@ def test_bands_with_fft_within_one_level():
     assert diff.max() <= 1 and np.count_nonzero(diff) <= 0.001 * diff.size
 
 
-@pytest.mark.parametrize("options", [
-    dict(padding_mode="circular"), dict(output_map="normalize"), dict(stride=2),
-    dict(padding=3),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(padding_mode="circular"),
+        dict(output_map="normalize"),
+        dict(stride=2),
+        dict(padding=3),
+    ],
+)
 def test_whole_frame_steps_fall_back_to_one_band(options, monkeypatch):
     calls = []
     real = rows.filter_frame

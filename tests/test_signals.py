@@ -19,8 +19,9 @@ from convcli.images import ImageData, write_image
 def big_png(tmp_path_factory):
     path = tmp_path_factory.mktemp("big") / "big.png"
     rng = np.random.default_rng(0)
-    write_image(ImageData([rng.integers(0, 256, (2000, 2000, 3), dtype=np.uint8)], "RGB",
-                          "PNG"), str(path))
+    write_image(
+        ImageData([rng.integers(0, 256, (2000, 2000, 3), dtype=np.uint8)], "RGB", "PNG"), str(path)
+    )
     return path
 
 
@@ -38,19 +39,36 @@ def wait_until_busy(pid: int, seconds: float = 1.0, timeout: float = 60.0) -> No
 
 
 def start(args, cwd):
-    return subprocess.Popen([sys.executable, "-m", "convcli", *args], cwd=cwd,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "convcli", *args],
+        cwd=cwd,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
-@pytest.mark.parametrize("signum, code, message", [
-    (signal.SIGINT, 130, "Error: interrupted"),
-    (signal.SIGTERM, 143, "Error: terminated (SIGTERM)"),
-])
+@pytest.mark.parametrize(
+    "signum, code, message",
+    [
+        (signal.SIGINT, 130, "Error: interrupted"),
+        (signal.SIGTERM, 143, "Error: terminated (SIGTERM)"),
+    ],
+)
 def test_single_file_signal_leaves_nothing(big_png, tmp_path, signum, code, message):
     before = big_png.read_bytes()
     # A 41x41 non-separable kernel keeps the process busy for seconds.
-    proc = start(["apply", "-k", "motion-blur:length=41,angle=30", "-k",
-                  "gaussian:sigma=6", str(big_png), "out.png"], tmp_path)
+    proc = start(
+        [
+            "apply",
+            "-k",
+            "motion-blur:length=41,angle=30",
+            "-k",
+            "gaussian:sigma=6",
+            str(big_png),
+            "out.png",
+        ],
+        tmp_path,
+    )
     wait_until_busy(proc.pid)
     sent = time.monotonic()
     os.kill(proc.pid, signum)
@@ -67,8 +85,10 @@ def test_batch_sigint_to_process_group_stops_workers_and_cleans(big_png, tmp_pat
     src.mkdir()
     for i in range(6):
         os.link(big_png, src / f"i{i}.png")
-    proc = start(["apply", "-k", "motion-blur:length=31,angle=10", str(src), "out",
-                  "--jobs", "2", "-q"], tmp_path)
+    proc = start(
+        ["apply", "-k", "motion-blur:length=31,angle=10", str(src), "out", "--jobs", "2", "-q"],
+        tmp_path,
+    )
     deadline = time.monotonic() + 60
     while not list((tmp_path / "out").glob(".*.part")) and time.monotonic() < deadline:
         time.sleep(0.02)  # until a worker is writing

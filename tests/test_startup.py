@@ -25,8 +25,9 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
 def heavy_modules_after(code: str, args=()) -> list[str]:
     """Run ``code`` in a fresh interpreter; the heavy modules it left in sys.modules."""
     script = PROBE.format(args=list(args), code=code, heavy=HEAVY)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -65,14 +66,20 @@ def test_engine_imports_numpy_but_not_scipy_until_a_path_needs_it():
 def test_version_output_is_the_package_version():
     from convcli import __version__
 
-    result = subprocess.run([sys.executable, "-m", "convcli", "--version"], capture_output=True,
-                            text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "convcli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert __version__ in result.stdout
 
 
-@pytest.mark.parametrize("kernel,loads", [("random 15x15", True), ("gaussian:sigma=2", False),
-                                          ("sobel", False)])
+@pytest.mark.parametrize(
+    "kernel,loads", [("random 15x15", True), ("gaussian:sigma=2", False), ("sobel", False)]
+)
 def test_scipy_fft_is_loaded_early_only_when_the_plan_needs_it(kernel, loads):
     """apply starts importing scipy.fft on a thread before decoding the image when the
     planner would use the FFT (a large full-rank kernel), and not otherwise."""
@@ -90,7 +97,8 @@ for t in started:
     t.join()
 print("scipy.fft" in sys.modules)
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(loads)]

@@ -82,8 +82,11 @@ class ConvcliGroup(click.Group):
         except Exception as exc:  # a bug: still one line, the traceback on request
             if debug:
                 raise
-            _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the "
-                  "traceback, and please report it)", 1)
+            _fail(
+                f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the "
+                "traceback, and please report it)",
+                1,
+            )
         sys.exit(rv if isinstance(rv, int) else 0)
 
 

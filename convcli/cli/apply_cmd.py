@@ -17,18 +17,23 @@ from convcli.cli.options import conv_options
 _DASH_PATH = click.Path(dir_okay=False, allow_dash=True)
 
 max_pixels_option = click.option(
-    "--max-pixels", type=click.IntRange(min=1), metavar="N",
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    metavar="N",
     help="Refuse images of more than N pixels (default: Pillow's ~89 million "
-         "decompression-bomb limit; a larger N raises it).")
+    "decompression-bomb limit; a larger N raises it).",
+)
 
 
 def _stream(path: str, name: str, output: bool = False):
     """``path``, or for '-' the standard stream, refused when it is a terminal."""
     if path != "-":
         return path
-    stream, what, hint = ((sys.stdout.buffer, "output", "redirect it (e.g. '> out.png')")
-                          if output else
-                          (sys.stdin.buffer, "input", "pipe an image in (e.g. '< photo.png')"))
+    stream, what, hint = (
+        (sys.stdout.buffer, "output", "redirect it (e.g. '> out.png')")
+        if output
+        else (sys.stdin.buffer, "input", "pipe an image in (e.g. '< photo.png')")
+    )
     if stream.isatty():
         raise click.UsageError(
             f"{name} is '-' but standard {what} is a terminal; {hint} or give a file name"
@@ -37,20 +42,34 @@ def _stream(path: str, name: str, output: bool = False):
 
 
 @click.command("apply")
-@click.argument("paths", nargs=-1, metavar="INPUT... OUTPUT",
-                type=click.Path(allow_dash=True))
+@click.argument("paths", nargs=-1, metavar="INPUT... OUTPUT", type=click.Path(allow_dash=True))
 @conv_options
-@click.option("--format", "-f", "format_", metavar="FORMAT",
-              help="Output format: png, jpeg, tiff, bmp, webp, gif or npy (default: from "
-                   "OUTPUT's extension, else the input's format; needed for '-' to change it).")
-@click.option("--quality", type=click.IntRange(1, 100),
-              help="JPEG/WebP quality 1-100 (JPEG default 95, WebP default lossless).")
-@click.option("--compress-level", type=click.IntRange(0, 9), metavar="0-9",
-              help="PNG deflate level (default 6, as Pillow and libvips): 4-5 write about "
-                   "twice as fast, files about 5% larger; 9 over ten times slower, about 9% "
-                   "smaller.")
-@click.option("--in-place", is_flag=True,
-              help="Allow OUTPUT to be INPUT (replaced atomically once the result is ready).")
+@click.option(
+    "--format",
+    "-f",
+    "format_",
+    metavar="FORMAT",
+    help="Output format: png, jpeg, tiff, bmp, webp, gif or npy (default: from "
+    "OUTPUT's extension, else the input's format; needed for '-' to change it).",
+)
+@click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    help="JPEG/WebP quality 1-100 (JPEG default 95, WebP default lossless).",
+)
+@click.option(
+    "--compress-level",
+    type=click.IntRange(0, 9),
+    metavar="0-9",
+    help="PNG deflate level (default 6, as Pillow and libvips): 4-5 write about "
+    "twice as fast, files about 5% larger; 9 over ten times slower, about 9% "
+    "smaller.",
+)
+@click.option(
+    "--in-place",
+    is_flag=True,
+    help="Allow OUTPUT to be INPUT (replaced atomically once the result is ready).",
+)
 @max_pixels_option
 @batch_options
 def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, **batch):
@@ -80,13 +99,25 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
             f"path {paths.index('') + 1} is an empty name (an unset shell variable?); "
             "give a file name, or '-' for standard input/output"
         )
-    job = ApplyJob(conv.load_kernels(), conv.options(), format=format_, quality=quality,
-                   in_place=in_place, max_pixels=max_pixels, compress_level=compress_level)
+    job = ApplyJob(
+        conv.load_kernels(),
+        conv.options(),
+        format=format_,
+        quality=quality,
+        in_place=in_place,
+        max_pixels=max_pixels,
+        compress_level=compress_level,
+    )
     if is_batch(paths, batch["output_dir"], batch["files_from"], batch["recursive"]):
         from convcli.batch import output_extension
 
-        settings = {"kernels": list(conv.kernels), "options": conv.filter_options,
-                    "format": format_, "quality": quality, "compress_level": compress_level}
+        settings = {
+            "kernels": list(conv.kernels),
+            "options": conv.filter_options,
+            "format": format_,
+            "quality": quality,
+            "compress_level": compress_level,
+        }
         extension = output_extension(format_) if format_ else None
         code = run_batch_command(paths, job, extension=extension, settings=settings, **batch)
         click.get_current_context().exit(code)
@@ -113,8 +144,13 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
 @click.argument("input", type=_DASH_PATH)
 @click.argument("sheet", type=click.Path(dir_okay=False))
 @conv_options
-@click.option("--columns", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Tiles per row of the sheet.")
+@click.option(
+    "--columns",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Tiles per row of the sheet.",
+)
 @max_pixels_option
 def preview(input, sheet, conv, columns, max_pixels):
     """Write SHEET, a labelled contact sheet: INPUT beside each kernel's result.
@@ -133,7 +169,7 @@ def preview(input, sheet, conv, columns, max_pixels):
     source = _stream(input, "INPUT")
     image = read_image(source, max_pixels=max_pixels)
     kernels = conv.load_kernels()
-    grid = preview_sheet(image.frames[0], image.layout, kernels, conv.kernels, conv.options(),
-                         columns=columns)
+    grid = preview_sheet(
+        image.frames[0], image.layout, kernels, conv.kernels, conv.options(), columns=columns
+    )
     write_image(ImageData([grid], "RGB", "PNG", "RGB"), sheet)
-

@@ -18,8 +18,12 @@ _PATH_HELP = (
 def kernel_path_option(func):
     """``--kernel-path DIR`` (repeatable), shared by every command that resolves kernels."""
     return click.option(
-        "--kernel-path", "kernel_path", multiple=True, metavar="DIR",
-        type=click.Path(exists=True, file_okay=False), help=_PATH_HELP,
+        "--kernel-path",
+        "kernel_path",
+        multiple=True,
+        metavar="DIR",
+        type=click.Path(exists=True, file_okay=False),
+        help=_PATH_HELP,
     )(func)
 
 
@@ -63,18 +67,27 @@ def list_command(as_json: bool, kernel_path: tuple[str, ...]) -> None:
         rows.append((e.name, e.size, e.kind, e.source, text))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True))
-                   + "  " + row[4])
+        click.echo(
+            "  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
+        )
 
 
 @kernels_group.command("show")
 @click.argument("spec")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print JSON: name, source, kind, shape, sum, and 'kernel' (a loadable "
-                   "kernel file).")
-@click.option("--png", "png", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Also write a heatmap: one cell per tap, red positive, blue negative, "
-                   "with the shape and the sum in a caption.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: name, source, kind, shape, sum, and 'kernel' (a loadable kernel file).",
+)
+@click.option(
+    "--png",
+    "png",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Also write a heatmap: one cell per tap, red positive, blue negative, "
+    "with the shape and the sum in a caption.",
+)
 @kernel_path_option
 def show_command(spec: str, as_json: bool, png: str | None, kernel_path) -> None:
     """Print the matrix (or matrices) of the kernel SPEC.
@@ -97,7 +110,9 @@ def show_command(spec: str, as_json: bool, png: str | None, kernel_path) -> None
         write_image(ImageData([heatmap(kernel)], "RGB", "PNG", "RGB"), png, format="PNG")
     if as_json:
         data = {
-            "name": kernel.name, "source": kernel.source, "kind": kernel.kind,
+            "name": kernel.name,
+            "source": kernel.source,
+            "kind": kernel.kind,
             "shape": list(kernel.shape),
             "sum": None if kernel.is_bank else float(kernel.weight.sum()),
             "kernel": kernel_to_json(kernel),

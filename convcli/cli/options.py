@@ -108,52 +108,129 @@ class ConvSettings:
         return FilterOptions(**{**self.filter_options, **changes})
 
 
-_FILTER_KEYS = ("padding_mode", "padding", "stride", "dilation", "normalize", "channel_mode",
-                "alpha", "output_map", "scale", "offset", "depth")
+_FILTER_KEYS = (
+    "padding_mode",
+    "padding",
+    "stride",
+    "dilation",
+    "normalize",
+    "channel_mode",
+    "alpha",
+    "output_map",
+    "scale",
+    "offset",
+    "depth",
+)
 
 _OPTIONS = [
-    click.option("-k", "--kernel", "kernels", multiple=True, required=True, metavar="SPEC",
-                 shell_complete=complete_kernel,
-                 help="Kernel to apply: a name (gaussian:sigma=2, sobel), a file (.json, .npy, "
-                      ".npz, .mat) or inline ('[[1,2,1]]'). Repeat to apply several in order "
-                      "(one rounding at the end)."),
-    click.option("--kernel-path", "kernel_path", multiple=True, metavar="DIR",
-                 type=click.Path(file_okay=False),
-                 help="Directory searched for kernel files before the built-ins (repeatable; "
-                      "also $CONVCLI_KERNEL_PATH)."),
-    click.option("--padding-mode", "-m", type=PaddingMode(), default="reflect", metavar="MODE",
-                 show_default=True,
-                 help="Border handling, PyTorch names: zeros, reflect (cb|abcd|cb), replicate, "
-                      "circular, symmetric (ba|abcd|dc); aliases constant, edge, nearest, wrap."),
-    click.option("--padding", "-p", type=IntPair(0, ("same", "valid")), default="same",
-                 show_default=True,
-                 help="Pixels added per side: 'same' keeps the size (with --stride S: "
-                      "ceil(size/S)), 'valid' adds none, N or H,W."),
-    click.option("--stride", "-s", type=IntPair(1), default="1", show_default=True,
-                 help="Step between output pixels: N or H,W (2 halves the size)."),
-    click.option("--dilation", "-d", type=IntPair(1), default="1", show_default=True,
-                 help="Spacing between kernel taps: N or H,W (atrous convolution)."),
-    click.option("--normalize/--no-normalize", default=None,
-                 help="Divide each kernel by its sum (default: as the kernel says)."),
-    click.option("--channel-mode", type=click.Choice(CHANNEL_MODES), default="per-channel",
-                 show_default=True,
-                 help="per-channel: a 2-D kernel filters each channel alone; cross: it is "
-                      "expanded across channels (weight.expand(C, C, kH, kW))."),
-    click.option("--alpha", type=click.Choice(ALPHA_MODES), default=None,
-                 help="premultiply: filter colour*alpha with alpha (no dark fringes; default "
-                      "for blur-like kernels); preserve: keep alpha (default for edge "
-                      "kernels); channel: alpha is an ordinary channel (default for 4-D)."),
-    click.option("--output-map", type=click.Choice(OUTPUT_MAPS), default="clip",
-                 show_default=True,
-                 help="Out-of-range values: clip, abs (edge magnitudes), normalize (min..max "
-                      "to the full range), offset (add mid-grey: 128 for 8-bit)."),
-    click.option("--scale", type=float, metavar="S", default=1.0, show_default=True,
-                 help="Multiply the result by S before the output map."),
-    click.option("--offset", type=float, metavar="B", default=0.0, show_default=True,
-                 help="Add B (in output grey levels) after --scale, before the output map."),
-    click.option("--depth", type=click.Choice(DEPTHS), default=None,
-                 help="Output sample type: 8, 16 (bits) or 32f (float); default: the "
-                      "input's (.npy output: 32f)."),
+    click.option(
+        "-k",
+        "--kernel",
+        "kernels",
+        multiple=True,
+        required=True,
+        metavar="SPEC",
+        shell_complete=complete_kernel,
+        help="Kernel to apply: a name (gaussian:sigma=2, sobel), a file (.json, .npy, "
+        ".npz, .mat) or inline ('[[1,2,1]]'). Repeat to apply several in order "
+        "(one rounding at the end).",
+    ),
+    click.option(
+        "--kernel-path",
+        "kernel_path",
+        multiple=True,
+        metavar="DIR",
+        type=click.Path(file_okay=False),
+        help="Directory searched for kernel files before the built-ins (repeatable; "
+        "also $CONVCLI_KERNEL_PATH).",
+    ),
+    click.option(
+        "--padding-mode",
+        "-m",
+        type=PaddingMode(),
+        default="reflect",
+        metavar="MODE",
+        show_default=True,
+        help="Border handling, PyTorch names: zeros, reflect (cb|abcd|cb), replicate, "
+        "circular, symmetric (ba|abcd|dc); aliases constant, edge, nearest, wrap.",
+    ),
+    click.option(
+        "--padding",
+        "-p",
+        type=IntPair(0, ("same", "valid")),
+        default="same",
+        show_default=True,
+        help="Pixels added per side: 'same' keeps the size (with --stride S: "
+        "ceil(size/S)), 'valid' adds none, N or H,W.",
+    ),
+    click.option(
+        "--stride",
+        "-s",
+        type=IntPair(1),
+        default="1",
+        show_default=True,
+        help="Step between output pixels: N or H,W (2 halves the size).",
+    ),
+    click.option(
+        "--dilation",
+        "-d",
+        type=IntPair(1),
+        default="1",
+        show_default=True,
+        help="Spacing between kernel taps: N or H,W (atrous convolution).",
+    ),
+    click.option(
+        "--normalize/--no-normalize",
+        default=None,
+        help="Divide each kernel by its sum (default: as the kernel says).",
+    ),
+    click.option(
+        "--channel-mode",
+        type=click.Choice(CHANNEL_MODES),
+        default="per-channel",
+        show_default=True,
+        help="per-channel: a 2-D kernel filters each channel alone; cross: it is "
+        "expanded across channels (weight.expand(C, C, kH, kW)).",
+    ),
+    click.option(
+        "--alpha",
+        type=click.Choice(ALPHA_MODES),
+        default=None,
+        help="premultiply: filter colour*alpha with alpha (no dark fringes; default "
+        "for blur-like kernels); preserve: keep alpha (default for edge "
+        "kernels); channel: alpha is an ordinary channel (default for 4-D).",
+    ),
+    click.option(
+        "--output-map",
+        type=click.Choice(OUTPUT_MAPS),
+        default="clip",
+        show_default=True,
+        help="Out-of-range values: clip, abs (edge magnitudes), normalize (min..max "
+        "to the full range), offset (add mid-grey: 128 for 8-bit).",
+    ),
+    click.option(
+        "--scale",
+        type=float,
+        metavar="S",
+        default=1.0,
+        show_default=True,
+        help="Multiply the result by S before the output map.",
+    ),
+    click.option(
+        "--offset",
+        type=float,
+        metavar="B",
+        default=0.0,
+        show_default=True,
+        help="Add B (in output grey levels) after --scale, before the output map.",
+    ),
+    click.option(
+        "--depth",
+        type=click.Choice(DEPTHS),
+        default=None,
+        help="Output sample type: 8, 16 (bits) or 32f (float); default: the "
+        "input's (.npy output: 32f).",
+    ),
 ]
 
 

@@ -22,8 +22,15 @@ def _clock(seconds: float) -> str:
 class Progress:
     """Counts finished items and shows it; call :meth:`update` per item, then :meth:`close`."""
 
-    def __init__(self, total: int, *, quiet: bool = False, stream=None,
-                 interval: float = 10.0, clock=time.monotonic):
+    def __init__(
+        self,
+        total: int,
+        *,
+        quiet: bool = False,
+        stream=None,
+        interval: float = 10.0,
+        clock=time.monotonic,
+    ):
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
         self.quiet = quiet

@@ -94,9 +94,7 @@ METHODS = ("auto", "direct", "separable", "fft", "gemm", "precise")
 def _check_method(method, c_in_g: int) -> str:
     key = method.strip().lower() if isinstance(method, str) else method
     if key not in METHODS:
-        raise ParameterError(
-            f"unknown method {method!r}; accepted: {', '.join(METHODS)}"
-        )
+        raise ParameterError(f"unknown method {method!r}; accepted: {', '.join(METHODS)}")
     if key == "separable" and c_in_g != 1:
         raise ParameterError(
             f"method='separable' needs a per-channel weight (C_in/groups = 1, got {c_in_g}); "
@@ -123,8 +121,7 @@ def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, in
                 pads += [total // 2, total - total // 2]
             return tuple(pads)
         raise ParameterError(
-            f"padding {padding!r} is not understood; give an int, a pair of ints, "
-            "'same' or 'valid'"
+            f"padding {padding!r} is not understood; give an int, a pair of ints, 'same' or 'valid'"
         )
     if isinstance(padding, (tuple, list)) and len(padding) == 4:
         # (top, bottom, left, right), as F.pad's order for the last two axes reversed:
@@ -218,8 +215,11 @@ def prepare(
     out_hw = ((hp - eh) // stride[0] + 1, (wp - ew) // stride[1] + 1)
     # the padded input twice (the strips' copies and index arrays take as much), the result
     samples = 2 * n * c_in * hp * wp + n * c_out * out_hw[0] * out_hw[1]
-    check_fits(samples * dtype.itemsize, f"a {hp}x{wp} padded input (input {h}x{wd}, padding "
-               f"{pads}) and a {out_hw[0]}x{out_hw[1]} result")
+    check_fits(
+        samples * dtype.itemsize,
+        f"a {hp}x{wp} padded input (input {h}x{wd}, padding "
+        f"{pads}) and a {out_hw[0]}x{out_hw[1]} result",
+    )
     geometry = ConvGeometry(
         batch=n,
         in_channels=c_in,

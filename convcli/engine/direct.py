@@ -53,8 +53,9 @@ def _sum_views(out: np.ndarray, plus, minus) -> None:
 CHUNK_SAMPLES = 3 << 16
 
 
-def accumulate(dst: np.ndarray, terms, tmp: np.ndarray, first: bool = True,
-               scale=None, bias=None) -> None:
+def accumulate(
+    dst: np.ndarray, terms, tmp: np.ndarray, first: bool = True, scale=None, bias=None
+) -> None:
     """``dst (+)= sum(weight * view for view, weight in terms)``, in place, in a fixed order.
 
     ``tmp`` is a preallocated buffer of ``dst``'s shape: no temporaries. Taps sharing a
@@ -85,10 +86,15 @@ def accumulate(dst: np.ndarray, terms, tmp: np.ndarray, first: bool = True,
     else:
         parts = [slice(a, a + step) for a in range(0, dst.shape[-1], step)]
     for part in parts:
-        _accumulate(dst[..., part],
-                    [(m, [v[..., part] for v in plus], [v[..., part] for v in minus])
-                     for m, plus, minus in groups],
-                    tmp[..., part], first)
+        _accumulate(
+            dst[..., part],
+            [
+                (m, [v[..., part] for v in plus], [v[..., part] for v in minus])
+                for m, plus, minus in groups
+            ],
+            tmp[..., part],
+            first,
+        )
         if scale is not None or bias is not None:
             finish(dst[..., part], dst[..., part], bias, 1 if scale is None else scale)
 
@@ -169,11 +175,17 @@ def strip_taps(buf: np.ndarray, kh: int, kw: int, rows: int, geometry) -> dict:
         wp = buf.shape[-1]
         flat = buf.reshape(*buf.shape[:-2], -1)
         length = flat_length(rows, geometry)
-        return {(i, j): flat[..., i * dh * wp + j * dw : i * dh * wp + j * dw + length]
-                for i in range(kh) for j in range(kw)}
+        return {
+            (i, j): flat[..., i * dh * wp + j * dw : i * dh * wp + j * dw + length]
+            for i in range(kh)
+            for j in range(kw)
+        }
     return {
-        (i, j): buf[..., i * dh : i * dh + sh * (rows - 1) + 1 : sh,
-                    j * dw : j * dw + sw * (wo - 1) + 1 : sw]
+        (i, j): buf[
+            ...,
+            i * dh : i * dh + sh * (rows - 1) + 1 : sh,
+            j * dw : j * dw + sw * (wo - 1) + 1 : sw,
+        ]
         for i in range(kh)
         for j in range(kw)
     }
@@ -277,12 +289,18 @@ def correlate_direct_strips(x: np.ndarray, weight: np.ndarray, bias, geometry) -
             taps = strip_taps(strip, kh, kw, rows, geometry)
             for o in range(g0 * c_out_g, g0 * c_out_g + c_out_g):
                 scale, unit = scaled[o]
-                terms = ((view[ci : ci + nb], unit[ci, i, j])
-                         for ci in range(c_in_g) for (i, j), view in taps.items())
+                terms = (
+                    (view[ci : ci + nb], unit[ci, i, j])
+                    for ci in range(c_in_g)
+                    for (i, j), view in taps.items()
+                )
                 accumulate(acc, terms, tmp)
-                finish(out[b_, o : o + nb, r0:r1],
-                       flat_rows(whole, rows, geometry) if flat else acc,
-                       None if bias is None else bias[o : o + nb, None, None], scale)
+                finish(
+                    out[b_, o : o + nb, r0:r1],
+                    flat_rows(whole, rows, geometry) if flat else acc,
+                    None if bias is None else bias[o : o + nb, None, None],
+                    scale,
+                )
 
     run_tasks(task, tasks)
     return out

@@ -48,8 +48,10 @@ def tile_shape(geometry) -> tuple[int, int]:
     part of the tile), small enough to stay in the cache."""
     import scipy.fft
 
-    return tuple(scipy.fft.next_fast_len(tile_plan(extent, padded)[1], real=True)
-                 for extent, padded in zip(geometry.extent_hw, geometry.padded_hw, strict=True))
+    return tuple(
+        scipy.fft.next_fast_len(tile_plan(extent, padded)[1], real=True)
+        for extent, padded in zip(geometry.extent_hw, geometry.padded_hw, strict=True)
+    )
 
 
 def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarray:

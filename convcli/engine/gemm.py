@@ -82,8 +82,9 @@ def correlate_gemm(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndar
         cols = scratch("cols", (c_in_g, kh, kw, width), x.dtype)
         res = scratch("res", (c_out_g, rows * wp if flat else width), x.dtype)
         for gi in range(g):
-            strip = border.strip(x[b_, gi * c_in_g : (gi + 1) * c_in_g],
-                                 r0 * sh, (r1 - 1) * sh + eh)
+            strip = border.strip(
+                x[b_, gi * c_in_g : (gi + 1) * c_in_g], r0 * sh, (r1 - 1) * sh + eh
+            )
             for (i, j), view in strip_taps(strip, kh, kw, rows, geometry).items():
                 cols[:, i, j] = view.reshape(c_in_g, width)
             np.matmul(matrices[gi], cols.reshape(k, width), out=res[:, :width])

@@ -71,8 +71,7 @@ def normalize_padding_mode(mode: str) -> str:
         raise ParameterError(_MIRROR_MESSAGE)
     aliases = ", ".join(sorted(PADDING_ALIASES))
     raise ParameterError(
-        f"unknown padding_mode {mode!r}; accepted: {', '.join(PADDING_MODES)} "
-        f"(aliases: {aliases})"
+        f"unknown padding_mode {mode!r}; accepted: {', '.join(PADDING_MODES)} (aliases: {aliases})"
     )
 
 
@@ -97,9 +96,7 @@ def check_fits(nbytes: int, what: str) -> None:
         )
 
 
-def pad_spatial(
-    x: np.ndarray, pads: tuple[int, int, int, int], mode: str
-) -> np.ndarray:
+def pad_spatial(x: np.ndarray, pads: tuple[int, int, int, int], mode: str) -> np.ndarray:
     """Pad the last two axes of ``x`` by ``(top, bottom, left, right)`` in ``mode``.
 
     ``mode`` must already be normalized (see :func:`normalize_padding_mode`). Returns ``x``
@@ -150,4 +147,3 @@ def source_indices(positions, n: int, mode: str) -> np.ndarray:
         q = p % (2 * n)
         return np.where(q < n, q, 2 * n - 1 - q)
     raise ParameterError(f"unknown padding_mode {mode!r}")
-

@@ -95,8 +95,10 @@ def _costs(data: bytes, shape, dtype: str, geometry) -> tuple:
         total = 0.0
         for o in range(c_out):
             _, us, vs = unit_factors(*low_rank_factors(w[o, 0], dtype), dtype)
-            total += sum(SEPARABLE_PASS * (count_passes(u) + count_passes(v)) + SEPARABLE_TERM
-                         for u, v in zip(us, vs, strict=True))
+            total += sum(
+                SEPARABLE_PASS * (count_passes(u) + count_passes(v)) + SEPARABLE_TERM
+                for u, v in zip(us, vs, strict=True)
+            )
         costs["separable"] = float(total / c_out + SEPARABLE_FIXED)
     # Tiles overlap by the kernel's extent: the FFT computes (tiles x tile side) / output
     # samples per output sample, in each dimension (tile_plan).
@@ -105,8 +107,9 @@ def _costs(data: bytes, shape, dtype: str, geometry) -> tuple:
         tiles, side = tile_plan(extent, padded)
         halo *= tiles * side / (padded - extent + 1)
     transforms = geometry.in_channels / c_out + 1.0
-    costs["fft"] = float((FFT_TRANSFORM * transforms + FFT_PRODUCT * c_in_g) * halo * sh * sw
-                         * FFT_MARGIN)
+    costs["fft"] = float(
+        (FFT_TRANSFORM * transforms + FFT_PRODUCT * c_in_g) * halo * sh * sw * FFT_MARGIN
+    )
     return tuple(costs.items())
 
 

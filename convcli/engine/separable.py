@@ -86,8 +86,7 @@ def low_rank_factors(kernel2d: np.ndarray, dtype=np.float32):
         us.append(residual[:, j] / residual[i, j])
         vs.append(residual[i].copy())
         residual -= np.outer(us[-1], vs[-1])
-    if len(us) == r and np.abs(residual).max() <= rank_tolerance(k.shape, dtype) * np.abs(
-            k).max():
+    if len(us) == r and np.abs(residual).max() <= rank_tolerance(k.shape, dtype) * np.abs(k).max():
         return np.array(us).astype(dtype), np.array(vs).astype(dtype)
     uu, s, vt = np.linalg.svd(k)
     root = np.sqrt(s[:r])
@@ -115,12 +114,16 @@ def unit_factors(u: np.ndarray, v: np.ndarray, dtype):
     if not (a[0, 0] and b[0, 0]):  # an all-zero kernel
         return np.dtype(dtype).type(1), u.astype(dtype), v.astype(dtype)
     scale = a[0, 0] * b[0, 0]
-    return (np.dtype(dtype).type(scale), (u / a).astype(dtype),
-            (v / b * (a * b / scale)).astype(dtype))
+    return (
+        np.dtype(dtype).type(scale),
+        (u / a).astype(dtype),
+        (v / b * (a * b / scale)).astype(dtype),
+    )
 
 
-def correlate_separable_strips(x: np.ndarray, weight: np.ndarray, bias, geometry,
-                               factors=None) -> np.ndarray:
+def correlate_separable_strips(
+    x: np.ndarray, weight: np.ndarray, bias, geometry, factors=None
+) -> np.ndarray:
     """The separable method on row strips, on the engine's threads.
 
     ``weight`` must be per-channel (``C_in / groups == 1``). ``factors`` is one
@@ -142,8 +145,11 @@ def correlate_separable_strips(x: np.ndarray, weight: np.ndarray, bias, geometry
     batches, tasks = strip_plan(x, weight, geometry, budget=SEPARABLE_STRIP_BYTES)
     out = np.empty((x.shape[0], c_out, *geometry.out_hw), dtype=x.dtype)
     width = x.shape[-1]
-    same = (geometry.stride == (1, 1) and geometry.out_hw[1] == width
-            and width >= geometry.extent_hw[1] - 1)
+    same = (
+        geometry.stride == (1, 1)
+        and geometry.out_hw[1] == width
+        and width >= geometry.extent_hw[1] - 1
+    )
     strip_task = _flat_same_task if same else _padded_task
     run_tasks(strip_task(x, out, factors, bias, geometry, batches, Border(geometry)), tasks)
     return out
@@ -166,10 +172,14 @@ def _flat_same_task(x, out, factors, bias, geometry, batches, border):
     dh, dw = geometry.dilation
     left, right = geometry.pads[2:]
     width, eh, ew = x.shape[-1], geometry.extent_hw[0], geometry.extent_hw[1]
-    edges = [(cols, span) for cols, span in
-             ((slice(0, left), (0, left + ew - 1)),
-              (slice(width - right, width), (width - right, width + ew - 1)))
-             if cols.stop > cols.start]
+    edges = [
+        (cols, span)
+        for cols, span in (
+            (slice(0, left), (0, left + ew - 1)),
+            (slice(width - right, width), (width - right, width + ew - 1)),
+        )
+        if cols.stop > cols.start
+    ]
 
     def task(item):
         b_, (r0, r1) = item
@@ -193,9 +203,14 @@ def _flat_same_task(x, out, factors, bias, geometry, batches, border):
                 for t, (u, v) in enumerate(zip(us, vs, strict=True)):
                     last = t == len(us) - 1
                     accumulate(flat_vert, zip(vtaps, u, strict=True), tmp_vert)
-                    accumulate(interior, zip(htaps, v, strict=True), tmp_run, first=t == 0,
-                               scale=scale if last else None,
-                               bias=None if b is None or not last else b[:, 0])
+                    accumulate(
+                        interior,
+                        zip(htaps, v, strict=True),
+                        tmp_run,
+                        first=t == 0,
+                        scale=scale if last else None,
+                        bias=None if b is None or not last else b[:, 0],
+                    )
                     for side, (cols, span) in zip(sides, edges, strict=True):
                         padded = border.columns(vert, span)
                         n = cols.stop - cols.start
@@ -235,8 +250,7 @@ def _padded_task(x, out, factors, bias, geometry, batches, border):
                 htaps = [flat_vert[:, j * dw : j * dw + length] for j in range(kw)]
             else:
                 acc = scratch("acc", (nb, rows, wo), x.dtype)
-                htaps = [vert[:, :, j * dw : j * dw + sw * (wo - 1) + 1 : sw]
-                         for j in range(kw)]
+                htaps = [vert[:, :, j * dw : j * dw + sw * (wo - 1) + 1 : sw] for j in range(kw)]
             tmp_col = scratch("tmp", col.shape, x.dtype)
             tmp_acc = scratch("tmp2", acc.shape, x.dtype)
             src = border.rows(x[b_, c0:c1], r0 * sh, (r1 - 1) * sh + eh)
@@ -247,8 +261,11 @@ def _padded_task(x, out, factors, bias, geometry, batches, border):
                     accumulate(col, zip(vtaps, u, strict=True), tmp_col)
                     border.fill_columns(vert)
                     accumulate(acc, zip(htaps, v, strict=True), tmp_acc, first=t == 0)
-                finish(out[b_, o : o + nb, r0:r1],
-                       flat_rows(whole, rows, geometry) if flat else acc,
-                       None if bias is None else bias[o : o + nb, None, None], scale)
+                finish(
+                    out[b_, o : o + nb, r0:r1],
+                    flat_rows(whole, rows, geometry) if flat else acc,
+                    None if bias is None else bias[o : o + nb, None, None],
+                    scale,
+                )
 
     return task

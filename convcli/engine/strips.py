@@ -159,8 +159,9 @@ def engine_settings(threads: int | None = None, strip_rows: int | None = None):
         _state["strip_rows"] = saved["strip_rows"]
 
 
-def strip_rows(out_rows: int, row_bytes: int, tasks_per_row: int = 1,
-               budget: int = STRIP_BYTES) -> int:
+def strip_rows(
+    out_rows: int, row_bytes: int, tasks_per_row: int = 1, budget: int = STRIP_BYTES
+) -> int:
     """Output rows per strip: ``budget`` bytes of ``row_bytes`` rows, and enough strips
     to keep every thread busy (unless forced by :func:`set_strip_rows`)."""
     if _state["strip_rows"] is not None:
@@ -185,8 +186,9 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         if _state["pool"] is None or _state["pool_size"] != threads:
             if _state["pool"] is not None:
                 _state["pool"].shutdown(wait=False)
-            _state["pool"] = ThreadPoolExecutor(threads, thread_name_prefix="convcli-strip",
-                                                initializer=_mark_worker)
+            _state["pool"] = ThreadPoolExecutor(
+                threads, thread_name_prefix="convcli-strip", initializer=_mark_worker
+            )
             _state["pool_size"] = threads
         return _state["pool"]
 
@@ -237,9 +239,13 @@ class Border:
         self.height, self.width = geometry.in_hw
         self.padded_width = geometry.padded_hw[1]
         self._columns = []  # (destination slice, source columns in the buffer or None)
-        for cols, positions in ((slice(0, self.left), range(-self.left, 0)),
-                                (slice(self.left + self.width, self.padded_width),
-                                 range(self.width, self.width + right))):
+        for cols, positions in (
+            (slice(0, self.left), range(-self.left, 0)),
+            (
+                slice(self.left + self.width, self.padded_width),
+                range(self.width, self.width + right),
+            ),
+        ):
             if len(positions):
                 idx = None
                 if self.mode != "zeros":

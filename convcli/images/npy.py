@@ -21,8 +21,10 @@ def _check_header(data: bytes, name: str, limit: int | None) -> None:
     fp = io.BytesIO(data)
     try:
         version = np.lib.format.read_magic(fp)
-        read = {(1, 0): np.lib.format.read_array_header_1_0,
-                (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        read = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }.get(version)
         if read is None:
             raise ValueError(f"unsupported .npy format version {version}")
         shape, _, dtype = read(fp)

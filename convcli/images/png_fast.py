@@ -180,8 +180,9 @@ def zlib_header(level: int) -> bytes:
 def _check(array, level, threads, name: str) -> None:
     if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 0 <= level <= 9:
         raise ParameterError(f"PNG compression level must be an integer from 0 to 9, got {level!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
-                                or threads < 1):
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
         raise ParameterError(f"threads must be a positive int, got {threads!r}")
     shape = getattr(array, "shape", ())
     if len(shape) != 3 or not 1 <= shape[2] <= 4 or array.dtype not in (np.uint8, np.uint16):
@@ -196,8 +197,15 @@ def _check(array, level, threads, name: str) -> None:
         )
 
 
-def write(stream, array: np.ndarray, metadata: dict | None = None, *, level: int = 6,
-          threads: int | None = None, name: str = "the stream") -> None:
+def write(
+    stream,
+    array: np.ndarray,
+    metadata: dict | None = None,
+    *,
+    level: int = 6,
+    threads: int | None = None,
+    name: str = "the stream",
+) -> None:
     """Write ``array`` as a PNG to the binary ``stream``, piece by piece.
 
     Parameters
@@ -242,8 +250,9 @@ def write(stream, array: np.ndarray, metadata: dict | None = None, *, level: int
     stride = width * channels * array.dtype.itemsize
     rows = max(1, PIECE_BYTES // (stride + 1))
     pieces = [(r0, min(r0 + rows, height)) for r0 in range(0, height, rows)]
-    ihdr = struct.pack(">IIBBBBB", width, height, 8 * array.dtype.itemsize,
-                       _COLOUR_TYPE[channels], 0, 0, 0)
+    ihdr = struct.pack(
+        ">IIBBBBB", width, height, 8 * array.dtype.itemsize, _COLOUR_TYPE[channels], 0, 0, 0
+    )
     stream.write(SIGNATURE + make_chunk(b"IHDR", ihdr) + b"".join(metadata_chunks(metadata or {})))
     pending, adler = bytearray(zlib_header(level)), 1
     with contextlib.closing(_deflated(array, pieces, level, min(threads, len(pieces)))) as done:
@@ -287,8 +296,9 @@ def _flush_idat(stream, pending: bytearray, least: int) -> bytearray:
     return pending[start:]
 
 
-def encode(array: np.ndarray, metadata: dict | None = None, *, level: int = 6,
-           threads: int | None = None) -> bytes:
+def encode(
+    array: np.ndarray, metadata: dict | None = None, *, level: int = 6, threads: int | None = None
+) -> bytes:
     """The PNG of ``array`` as bytes (see :func:`write`).
 
     Examples

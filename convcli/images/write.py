@@ -161,8 +161,14 @@ def _check_quality(quality) -> None:
         raise ParameterError(f"quality must be from 1 to 100, got {quality}")
 
 
-def write_image(image: ImageData, dest, *, format: str | None = None, quality: int | None = None,
-                compress_level: int | None = None):
+def write_image(
+    image: ImageData,
+    dest,
+    *,
+    format: str | None = None,
+    quality: int | None = None,
+    compress_level: int | None = None,
+):
     """Write ``image`` to a path or binary stream, atomically for a path.
 
     Parameters

@@ -98,8 +98,7 @@ def load_npz(path: Path, name: str, where: str) -> Kernel:
         groups = 1
     elif groups.dtype.kind not in "iu":
         raise KernelError(f"{where}: 'groups' must be a whole number, got dtype {groups.dtype}")
-    return build_kernel(name, weight, where=where, bias=bias, groups=int(groups),
-                        source=str(path))
+    return build_kernel(name, weight, where=where, bias=bias, groups=int(groups), source=str(path))
 
 
 def save_npy(kernel: Kernel, path) -> None:
@@ -149,7 +148,7 @@ def parse_vips_matrix(text: str, name: str, where: str, source: str) -> Kernel:
     if width < 1 or height < 1:
         raise KernelError(f"{where}: width and height must be at least 1")
     check_side(max(width, height), "kernel side", where)
-    given = header[2:] + ["1", "0"][len(header) - 2:]  # defaults: scale 1, offset 0
+    given = header[2:] + ["1", "0"][len(header) - 2 :]  # defaults: scale 1, offset 0
     scale = parse_number(given[0], where, "header scale")
     offset = parse_number(given[1], where, "header offset")
     if scale == 0:
@@ -166,8 +165,7 @@ def parse_vips_matrix(text: str, name: str, where: str, source: str) -> Kernel:
             )
         for c, token in enumerate(tokens):
             weight[r, c] = parse_number(token, where, f"row {r + 1}, value {c + 1}")
-    return build_kernel(name, weight, where=where, scale=1.0 / scale, offset=offset,
-                        source=source)
+    return build_kernel(name, weight, where=where, scale=1.0 / scale, offset=offset, source=source)
 
 
 def format_number(value: float) -> str:

@@ -67,9 +67,7 @@ def parse_number(token: str, where: str, what: str) -> float:
 def check_side(n, what: str, where: str) -> None:
     """Refuse a kernel side of ``n`` taps over :data:`MAX_TAPS` (``what`` names it)."""
     if n > MAX_TAPS:
-        raise KernelError(
-            f"{where}: {what} {n} is over the limit of {MAX_TAPS} taps per side"
-        )
+        raise KernelError(f"{where}: {what} {n} is over the limit of {MAX_TAPS} taps per side")
 
 
 def check_shape(shape, where: str) -> None:
@@ -84,8 +82,7 @@ def check_shape(shape, where: str) -> None:
     check_side(max(shape[-2:]), "kernel side", where)
     if math.prod(shape) > MAX_WEIGHTS:
         raise KernelError(
-            f"{where}: the weight has {math.prod(shape)} values, over the limit of "
-            f"{MAX_WEIGHTS}"
+            f"{where}: the weight has {math.prod(shape)} values, over the limit of {MAX_WEIGHTS}"
         )
 
 
@@ -159,8 +156,15 @@ def build_kernel(
         if not math.isfinite(value):
             raise KernelError(f"{where}: {label} must be a finite number, got {value!r}")
     kernel = Kernel(
-        name, weight, bias=bias, groups=int(groups), description=description,
-        normalize=bool(normalize), scale=float(scale), offset=float(offset), source=source,
+        name,
+        weight,
+        bias=bias,
+        groups=int(groups),
+        description=description,
+        normalize=bool(normalize),
+        scale=float(scale),
+        offset=float(offset),
+        source=source,
     )
     if normalize:
         try:
@@ -208,6 +212,12 @@ def build_bank(
         if not math.isfinite(value):
             raise KernelError(f"{where}: {label} must be a finite number, got {value!r}")
     return Kernel(
-        name, first.weight, description=description, scale=float(scale),
-        offset=float(offset), members=members, combine=combine, source=source,
+        name,
+        first.weight,
+        description=description,
+        scale=float(scale),
+        offset=float(offset),
+        members=members,
+        combine=combine,
+        source=source,
     )

@@ -106,9 +106,7 @@ def parse_imagemagick(spec: str, where: str) -> Kernel:
     if origin:
         x, y = (int(v) for v in re.findall(r"[+-]\d+", origin))
         if not (0 <= x < width and 0 <= y < height):
-            raise KernelError(
-                f"{where}: origin +{x}+{y} is outside the {width}x{height} kernel"
-            )
+            raise KernelError(f"{where}: origin +{x}+{y} is outside the {width}x{height} kernel")
         pads = (anchor_padding(height, y), anchor_padding(width, x))
         check_side(max(height + sum(pads[0]), width + sum(pads[1])), "padded side", where)
         weight = np.pad(weight, pads)

@@ -27,8 +27,7 @@ FIELDS = ("$schema", "name", *KERNEL_FIELDS, "members", "combine")
 
 def _refuse_constant(word: str):
     raise KernelError(
-        f"{word} is not a number convcli accepts: every value must be finite "
-        "(no NaN or Infinity)"
+        f"{word} is not a number convcli accepts: every value must be finite (no NaN or Infinity)"
     )
 
 
@@ -127,8 +126,13 @@ def _check_fields(data: dict, allowed, where: str, what: str) -> None:
 
 
 def kernel_from_json(
-    data, *, name: str, source: str, where: str,
-    resolve: Callable[[str], Kernel] | None = None, member: bool = False,
+    data,
+    *,
+    name: str,
+    source: str,
+    where: str,
+    resolve: Callable[[str], Kernel] | None = None,
+    member: bool = False,
 ) -> Kernel:
     """A :class:`Kernel` from parsed JSON ``data`` (an object or a bare matrix).
 
@@ -170,8 +174,16 @@ def kernel_from_json(
             _member(m, i, name=name, source=source, where=where, resolve=resolve)
             for i, m in enumerate(members)
         ]
-        return build_bank(name, kernels, data["combine"], where=where, scale=scale,
-                          offset=offset, description=description, source=source)
+        return build_bank(
+            name,
+            kernels,
+            data["combine"],
+            where=where,
+            scale=scale,
+            offset=offset,
+            description=description,
+            source=source,
+        )
     if "weight" not in data:
         raise KernelError(f"{where}: a kernel needs 'weight' (a 2-D or 4-D nested list)")
     bias = data.get("bias")
@@ -182,24 +194,33 @@ def kernel_from_json(
     if not isinstance(normalize, bool):
         raise KernelError(f"{where}: normalize must be true or false, got {normalize!r}")
     return build_kernel(
-        name, _array(data["weight"], "weight", where), where=where,
+        name,
+        _array(data["weight"], "weight", where),
+        where=where,
         bias=None if bias is None else _array(bias, "bias", where, ranks=(1,)),
-        groups=groups, normalize=normalize, scale=scale, offset=offset,
-        description=description, source=source,
+        groups=groups,
+        normalize=normalize,
+        scale=scale,
+        offset=offset,
+        description=description,
+        source=source,
     )
 
 
 def _member(data, i, *, name, source, where, resolve) -> Kernel:
     if isinstance(data, str):
         if resolve is None:
-            raise KernelError(f"{where}: member {i} names {data!r}, but names cannot be "
-                              "resolved here; give the member as an object with 'weight'")
+            raise KernelError(
+                f"{where}: member {i} names {data!r}, but names cannot be "
+                "resolved here; give the member as an object with 'weight'"
+            )
         return resolve(data)
     label = data.get("name", f"{name}[{i}]") if isinstance(data, dict) else f"{name}[{i}]"
     if not isinstance(label, str):
         raise KernelError(f"{where}: member {i}: name must be a string")
-    return kernel_from_json(data, name=label, source=source, where=f"{where} member {i}",
-                            resolve=resolve, member=True)
+    return kernel_from_json(
+        data, name=label, source=source, where=f"{where} member {i}", resolve=resolve, member=True
+    )
 
 
 def _plain(value: float):

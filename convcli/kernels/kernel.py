@@ -143,5 +143,15 @@ class Kernel:
 def _key(kernel: Kernel) -> tuple:
     arrays = (kernel.weight, kernel.bias)
     data = tuple(None if a is None else (a.shape, a.tobytes()) for a in arrays)
-    return (kernel.name, data, kernel.groups, kernel.description, kernel.normalize,
-            kernel.scale, kernel.offset, kernel.members, kernel.combine, kernel.source)
+    return (
+        kernel.name,
+        data,
+        kernel.groups,
+        kernel.description,
+        kernel.normalize,
+        kernel.scale,
+        kernel.offset,
+        kernel.members,
+        kernel.combine,
+        kernel.source,
+    )

@@ -46,10 +46,15 @@ class KernelEntry:
     def to_json(self) -> dict:
         """A JSON-ready dict of every field."""
         return {
-            "name": self.name, "shape": list(self.shape) if self.shape else None,
-            "kind": self.kind, "source": self.source, "description": self.description,
-            "parameters": self.parameters, "members": self.members,
-            "shadows": self.shadows, "shadowed_by": self.shadowed_by,
+            "name": self.name,
+            "shape": list(self.shape) if self.shape else None,
+            "kind": self.kind,
+            "source": self.source,
+            "description": self.description,
+            "parameters": self.parameters,
+            "members": self.members,
+            "shadows": self.shadows,
+            "shadowed_by": self.shadowed_by,
         }
 
 
@@ -66,8 +71,13 @@ def _entry(name: str, load, source: str, kind: str | None = None, **extra) -> Ke
     except KernelError as exc:
         return KernelEntry(name, None, "unreadable", source, str(exc))
     return KernelEntry(
-        name, kernel.shape, kind or kernel.kind, source, kernel.description,
-        members=len(kernel.members), **extra,
+        name,
+        kernel.shape,
+        kind or kernel.kind,
+        source,
+        kernel.description,
+        members=len(kernel.members),
+        **extra,
     )
 
 
@@ -88,8 +98,13 @@ def list_kernels(search_path=None) -> list[KernelEntry]:
             entry = _entry(name, lambda p=path, n=name: load_file(p, n, search_path), str(path))
             by_name.setdefault(name, []).append(entry)
     for name in PARAMETRIC:
-        entry = _entry(name, lambda n=name: load_builtin(n), "builtin", "parametric",
-                       parameters=_parameters(name))
+        entry = _entry(
+            name,
+            lambda n=name: load_builtin(n),
+            "builtin",
+            "parametric",
+            parameters=_parameters(name),
+        )
         by_name.setdefault(name, []).append(entry)
     for name in builtin_files():
         entry = _entry(name, lambda n=name: load_builtin(n), "builtin")

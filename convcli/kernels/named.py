@@ -34,8 +34,9 @@ from convcli.kernels.checks import MAX_TAPS, check_side
 from convcli.kernels.params import Param
 
 _SIGMA = Param(float, 1.0, "standard deviation in pixels", minimum=0.01)
-_SIZE = Param(int, None, "side in taps (odd)", positive=True, odd=True,
-              default_text="2*ceil(3*sigma)+1")
+_SIZE = Param(
+    int, None, "side in taps (odd)", positive=True, odd=True, default_text="2*ceil(3*sigma)+1"
+)
 
 
 def offsets(size: int) -> np.ndarray:
@@ -170,26 +171,41 @@ class Parametric:
 
 
 PARAMETRIC: dict[str, Parametric] = {
-    "box": Parametric(box_weight, {"size": Param(int, 3, "side in taps", positive=True)},
-                      "mean (box) blur, normalized"),
-    "gaussian": Parametric(gaussian_weight, {"sigma": _SIGMA, "size": _SIZE},
-                           "Gaussian blur, normalized (OpenCV getGaussianKernel outer product)"),
-    "log": Parametric(log_weight, {"sigma": _SIGMA, "size": _SIZE},
-                      "Laplacian of Gaussian (MATLAB fspecial('log')), sums to 0"),
+    "box": Parametric(
+        box_weight,
+        {"size": Param(int, 3, "side in taps", positive=True)},
+        "mean (box) blur, normalized",
+    ),
+    "gaussian": Parametric(
+        gaussian_weight,
+        {"sigma": _SIGMA, "size": _SIZE},
+        "Gaussian blur, normalized (OpenCV getGaussianKernel outer product)",
+    ),
+    "log": Parametric(
+        log_weight,
+        {"sigma": _SIGMA, "size": _SIZE},
+        "Laplacian of Gaussian (MATLAB fspecial('log')), sums to 0",
+    ),
     "unsharp": Parametric(
         unsharp_weight,
-        {"amount": Param(float, 1.0, "sharpening strength", minimum=0.0),
-         "sigma": _SIGMA, "size": _SIZE},
+        {
+            "amount": Param(float, 1.0, "sharpening strength", minimum=0.0),
+            "sigma": _SIGMA,
+            "size": _SIZE,
+        },
         "unsharp mask: (1+amount)*identity - amount*gaussian",
     ),
     "laplacian": Parametric(
-        laplacian_weight, {"diagonals": Param(bool, False, "8-neighbour form")},
+        laplacian_weight,
+        {"diagonals": Param(bool, False, "8-neighbour form")},
         "discrete Laplacian [[0,1,0],[1,-4,1],[0,1,0]] (diagonals=true: 8-neighbour)",
     ),
     "motion-blur": Parametric(
         motion_blur_weight,
-        {"length": Param(float, 9.0, "line length in taps", minimum=1.0),
-         "angle": Param(float, 0.0, "degrees counter-clockwise from horizontal")},
+        {
+            "length": Param(float, 9.0, "line length in taps", minimum=1.0),
+            "angle": Param(float, 0.0, "degrees counter-clockwise from horizontal"),
+        },
         "linear motion blur along a line through the centre, normalized",
     ),
 }

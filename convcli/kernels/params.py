@@ -15,8 +15,16 @@ from convcli.errors import KernelError
 from convcli.kernels.checks import NUMBER, suggest
 
 _INT = re.compile(r"[+-]?\d{1,30}")
-_BOOLS = {"true": True, "yes": True, "on": True, "1": True,
-          "false": False, "no": False, "off": False, "0": False}
+_BOOLS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
 _TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false"}
 
 

@@ -80,8 +80,11 @@ def _expand(path) -> Path:
 
 def _looks_like_path(text: str) -> bool:
     separators = {"/", os.sep, os.altsep} - {None}
-    return any(s in text for s in separators) or text.lower().endswith(SUFFIXES) \
+    return (
+        any(s in text for s in separators)
+        or text.lower().endswith(SUFFIXES)
         or text.startswith(("~", "."))
+    )
 
 
 def load_kernel(spec, search_path=None) -> Kernel:
@@ -173,14 +176,20 @@ class _Resolver:
             raise KernelError(f"a kernel spec is a string or a path, got {type(spec).__name__}")
         text = spec.strip()
         if not text:
-            raise KernelError("empty kernel spec: give a name (see 'convcli kernels list'), "
-                              "a file, a JSON matrix or an ImageMagick kernel string")
+            raise KernelError(
+                "empty kernel spec: give a name (see 'convcli kernels list'), "
+                "a file, a JSON matrix or an ImageMagick kernel string"
+            )
         short = text if len(text) <= 60 else text[:57] + "..."
         if text[0] in "[{":
             where = f"inline kernel {short!r}"
             data = jsonfmt.parse_json(text, where)
-            return self._guard(text, lambda: jsonfmt.kernel_from_json(
-                data, name="inline", source="inline", where=where, resolve=self.load))
+            return self._guard(
+                text,
+                lambda: jsonfmt.kernel_from_json(
+                    data, name="inline", source="inline", where=where, resolve=self.load
+                ),
+            )
         if is_imagemagick(text):
             return parse_imagemagick(text, f"inline ImageMagick kernel {short!r}")
         if _looks_like_path(text):
@@ -219,15 +228,25 @@ class _Resolver:
             if user is not None:
                 return self.file(user, name)
             resource = builtin_files()[name]
-            return self._guard(name, lambda: self._json(
-                resource.read_text(encoding="utf-8"), name, "builtin", f"kernel {name!r}",
-                base=None))
+            return self._guard(
+                name,
+                lambda: self._json(
+                    resource.read_text(encoding="utf-8"),
+                    name,
+                    "builtin",
+                    f"kernel {name!r}",
+                    base=None,
+                ),
+            )
         if name in PARAMETRIC:
             kind = PARAMETRIC[name]
             values = parse_params(params, kind.params, where, name)
             return build_kernel(
-                text, kind.build(**values, where=where), where=where,
-                description=kind.description, source="builtin",
+                text,
+                kind.build(**values, where=where),
+                where=where,
+                description=kind.description,
+                source="builtin",
             )
         if Path(text).is_file():  # a file, but not of a kernel type (an image given as -k)
             return self.file(Path(text))
@@ -255,8 +274,9 @@ class _Resolver:
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            raise KernelError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") \
-                from None
+            raise KernelError(
+                f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from None
         if suffix == ".mat":
             return arrays.parse_vips_matrix(text, name, where, str(path))
         key = str(path.resolve())
@@ -265,6 +285,9 @@ class _Resolver:
     def _json(self, text: str, name: str, source: str, where: str, base) -> Kernel:
         data = jsonfmt.parse_json(text, where)
         return jsonfmt.kernel_from_json(
-            data, name=name, source=source, where=where,
+            data,
+            name=name,
+            source=source,
+            where=where,
             resolve=lambda spec: self.load(spec, base),
         )

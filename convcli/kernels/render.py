@@ -58,8 +58,11 @@ def tiles(kernel: Kernel) -> list[tuple[str, np.ndarray]]:
         return found
     if kernel.is_depthwise:
         return [("", kernel.weight)]
-    return [(f"out {o} in {i}", kernel.weight[o, i])
-            for o in range(kernel.shape[0]) for i in range(kernel.shape[1])]
+    return [
+        (f"out {o} in {i}", kernel.weight[o, i])
+        for o in range(kernel.shape[0])
+        for i in range(kernel.shape[1])
+    ]
 
 
 def summary(kernel: Kernel) -> list[str]:
@@ -121,7 +124,7 @@ def _draw_text(canvas: np.ndarray, text: str, top: int, left: int, scale: int = 
     mask = SMALL.mask(text, scale)
     h, w = mask.shape
     w = min(w, canvas.shape[1] - left)
-    canvas[top: top + h, left: left + w][mask[:, :w]] = ink
+    canvas[top : top + h, left : left + w][mask[:, :w]] = ink
 
 
 def heatmap(kernel: Kernel) -> np.ndarray:
@@ -142,13 +145,16 @@ def heatmap(kernel: Kernel) -> np.ndarray:
     labelled = any(label for label, _ in parts)
     # Values in the cells when every one fits (only small kernels have cells that wide).
     show_values = cell >= 12 and all(
-        SMALL.text_width(number(v, 3)) <= cell - 4 for _, w in parts for v in w.ravel())
+        SMALL.text_width(number(v, 3)) <= cell - 4 for _, w in parts for v in w.ravel()
+    )
     tile_h, tile_w = kh * cell + (_LINE if labelled else 0), kw * cell
     values = np.concatenate([w.ravel() for _, w in parts])
     vmax = float(np.abs(values).max())
     if kernel.is_bank:
-        second = f"{kernel.combine} of {len(kernel.members)}  min {number(values.min())}  " \
-                 f"max {number(values.max())}"
+        second = (
+            f"{kernel.combine} of {len(kernel.members)}  min {number(values.min())}  "
+            f"max {number(values.max())}"
+        )
     else:
         second = stats(values)
     caption = summary(kernel)[:1] + [second]
@@ -177,10 +183,10 @@ def _draw_cells(canvas, w, vmax, cell, top, left, show_values):
     if cell >= 6:  # a grid line between taps
         block[::cell, :] = _GRID
         block[:, ::cell] = _GRID
-    canvas[top: top + block.shape[0], left: left + block.shape[1]] = block
+    canvas[top : top + block.shape[0], left : left + block.shape[1]] = block
     if cell >= 6:
-        canvas[top + block.shape[0], left: left + block.shape[1] + 1] = _GRID
-        canvas[top: top + block.shape[0] + 1, left + block.shape[1]] = _GRID
+        canvas[top + block.shape[0], left : left + block.shape[1] + 1] = _GRID
+        canvas[top : top + block.shape[0] + 1, left + block.shape[1]] = _GRID
     if not show_values:
         return
     for (r, c), v in np.ndenumerate(w):
@@ -197,5 +203,5 @@ def _colour_bar(canvas, vmax, top, left, signed):
     label = number(low)
     _draw_text(canvas, label, top + 1, left)
     x = left + SMALL.text_width(label, 2) + 6
-    canvas[top: top + 12, x: x + ramp.size] = bar[None, :, :]
+    canvas[top : top + 12, x : x + ramp.size] = bar[None, :, :]
     _draw_text(canvas, number(vmax), top + 1, x + ramp.size + 6)
