@@ -168,7 +168,7 @@ def per_channel_cases(size: int, runs: int, scipy_runs: int, rows: list) -> None
 
 def _planned(x, weight, groups) -> str:
     from convcli.engine import prepare
-    from convcli.engine.planner import choose_method
+    from convcli.engine._planner import choose_method
 
     geometry = prepare(x, weight, padding="same", groups=groups, padding_mode="reflect")[3]
     return choose_method(weight, geometry)

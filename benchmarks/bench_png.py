@@ -36,7 +36,8 @@ from PIL import Image
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 
 from convcli.engine import get_threads  # noqa: E402
-from convcli.images import png_fast, read_image  # noqa: E402
+from convcli.images import read_image  # noqa: E402
+from convcli.images.png import _codec as png_fast  # noqa: E402
 
 SAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "sample_images")
 

@@ -3,7 +3,7 @@
 For a set of kernels it times every applicable method (single thread, CPU time, best of
 N, on a 2048x2048 RGB float32 image by default), converts the times to "passes" (the
 time of one in-place NumPy multiply over the image) and prints them beside the planner's
-estimates (:func:`convcli.engine.planner.method_costs`), marking the planner's choice
+estimates (:func:`convcli.engine._planner.method_costs`), marking the planner's choice
 and the fastest measured method. Use it after changing a method, to re-tune the
 constants at the top of ``convcli/engine/planner.py``::
 
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 
 import convcli  # noqa: E402
 from convcli.engine import prepare, set_threads  # noqa: E402
-from convcli.engine.planner import choose_method, method_costs  # noqa: E402
+from convcli.engine._planner import choose_method, method_costs  # noqa: E402
 
 
 def gaussian(size: int) -> np.ndarray:

@@ -13,9 +13,9 @@ from convcli._version import __version__
 
 # public name -> module that defines it
 _LAZY = {
-    "conv2d": "convcli.engine.conv",
-    "working_dtype": "convcli.engine.conv",
-    "PADDING_MODES": "convcli.engine.padding",
+    "conv2d": "convcli.engine._conv",
+    "working_dtype": "convcli.engine._conv",
+    "PADDING_MODES": "convcli.engine._padding",
     "ConvcliError": "convcli.errors",
     "ParameterError": "convcli.errors",
     "KernelError": "convcli.errors",
@@ -23,7 +23,7 @@ _LAZY = {
     "MissingDependencyError": "convcli.errors",
     "Kernel": "convcli.kernels",
     "load_kernel": "convcli.kernels",
-    "filter_image": "convcli.pipeline",
+    "filter_image": "convcli.filtering._frame",
     "read_image": "convcli.images",
     "write_image": "convcli.images",
 }

@@ -14,11 +14,11 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from convcli.apply import ApplyJob, apply_file
+from convcli.batch._job import ApplyJob, apply_file
 from convcli.errors import ParameterError
+from convcli.filtering._frame import FilterOptions
 from convcli.images import ImageData, read_image, write_image
 from convcli.kernels import load_kernel
-from convcli.pipeline import FilterOptions
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 SCIPY_MODE = {

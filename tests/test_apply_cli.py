@@ -228,8 +228,8 @@ def test_preview_sheet(rgb, tmp_path):
     got = read_image(sheet)
     assert got.layout == "RGB" and got.frames[0].dtype == np.uint8
     grid = got.frames[0]
-    from convcli.preview import MARGIN, contact_sheet, to_display
-    from convcli.text import LABEL
+    from convcli._text import LABEL
+    from convcli.filtering._preview import MARGIN, contact_sheet, to_display
 
     tiles = [
         pixels(rgb),
@@ -254,7 +254,7 @@ def test_preview_sheet(rgb, tmp_path):
 @settings(max_examples=100)
 @given(st.one_of(st.text(max_size=12), st.from_regex(r"\A-?[0-9]{1,3}([,x]-?[0-9]{1,3})?\Z")))
 def test_pair_option_parses_or_refuses(text):
-    from convcli.cli.options import IntPair
+    from convcli.cli._options import IntPair
 
     parser = IntPair(0, ("same", "valid"))
     try:
@@ -319,7 +319,7 @@ def test_dash_on_a_terminal_is_a_usage_error(monkeypatch, output, message):
 
     import click
 
-    from convcli.cli.apply_cmd import _stream
+    from convcli.cli._apply import _stream
 
     class Terminal(io.BytesIO):
         def isatty(self):

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 from batch_work import copy_upper
 
-from convcli.batch import (
+from convcli.batch._executors import (
+    InlineExecutor,
+    ProcessExecutor,
+    make_executor,
+    threads_per_worker,
+)
+from convcli.batch._plan import (
     BatchItem,
     Summary,
     build_report,
@@ -18,7 +24,6 @@ from convcli.batch import (
     sweep_temporaries,
 )
 from convcli.errors import ParameterError
-from convcli.executors import InlineExecutor, ProcessExecutor, make_executor, threads_per_worker
 
 
 @pytest.fixture
@@ -191,7 +196,7 @@ def test_sweep_temporaries_only_touches_these_targets_parts(tmp_path):
 
 
 def test_summary_and_report():
-    from convcli.batch import ItemResult
+    from convcli.batch._plan import ItemResult
 
     summary = Summary()
     results = [ItemResult("a", "A", "done", seconds=0.5), ItemResult("b", "B", "failed", "x")]
@@ -211,7 +216,7 @@ def test_summary_and_report():
 
 
 def test_threads_per_worker_keeps_total_at_cores(monkeypatch):
-    monkeypatch.setattr("convcli.executors.available_cores", lambda: 8)
+    monkeypatch.setattr("convcli.batch._executors.available_cores", lambda: 8)
     assert [threads_per_worker(j) for j in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
     assert isinstance(make_executor(1), InlineExecutor)
     assert make_executor(3).jobs == 3

@@ -793,9 +793,9 @@ def test_huge_stride_is_computed_not_allocated(d):
 def test_inputs_larger_than_memory_are_refused_unread(source, make, d, monkeypatch):
     """With 4 MiB "available", any input over 1 MiB is refused: /dev/zero after one read,
     a file from its size alone, a pipe once it has sent too much."""
-    import convcli.memory
+    import convcli._memory
 
-    monkeypatch.setattr(convcli.memory, "available_memory", lambda: 4 * 2**20)
+    monkeypatch.setattr(convcli._memory, "available_memory", lambda: 4 * 2**20)
     if make:
         (d / "sparse.png").write_bytes(b"")
         make(d)
@@ -822,9 +822,9 @@ def test_inputs_larger_than_memory_are_refused_unread(source, make, d, monkeypat
 def test_padding_is_checked_against_the_memory_before_allocating(d, monkeypatch):
     """The limit is the memory available: with 1 MiB, padding a 16x16 RGB image by 100
     (2 x 216 x 216 x 3 float32 + the result) is refused, by 2 it is done."""
-    import convcli.engine.padding
+    import convcli.engine._padding
 
-    monkeypatch.setattr(convcli.engine.padding, "available_memory", lambda: 2**20)
+    monkeypatch.setattr(convcli.engine._padding, "available_memory", lambda: 2**20)
     before = _snapshot(d)
     code, out, err = invoke(
         ["apply", "-k", "box", "--padding", "100", "{d}/in.png", "{d}/out.png"], d

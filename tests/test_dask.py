@@ -1,4 +1,4 @@
-"""convcli.dask.conv2d on chunked dask arrays against the in-memory conv2d and the slow loop."""
+"""convcli.engine.dask.conv2d on chunked dask arrays against the in-memory conv2d and the slow loop."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from reference import conv2d_reference, same_pads  # noqa: E402
 from test_conv2d import conv_cases  # noqa: E402
 
 import convcli  # noqa: E402
-from convcli.dask import conv2d  # noqa: E402
 from convcli.engine import PADDING_MODES  # noqa: E402
+from convcli.engine.dask import conv2d  # noqa: E402
 from convcli.errors import ParameterError  # noqa: E402
 
 # float64 tolerance: blocks may take another method (FFT, GEMM) than the whole array would.
@@ -276,7 +276,7 @@ def test_unknown_chunk_sizes_refused():
 
 
 def test_dask_boundary_names_are_not_convcli_names():
-    # Why convcli.dask pads itself: dask's 'reflect' repeats the edge sample (convcli's
+    # Why convcli.engine.dask pads itself: dask's 'reflect' repeats the edge sample (convcli's
     # 'symmetric'), 'periodic' is 'circular' and 'nearest' is 'replicate'.
     x = da.from_array(np.arange(6.0), chunks=3)
     for boundary, np_mode in [("reflect", "symmetric"), ("periodic", "wrap"), ("nearest", "edge")]:
@@ -313,7 +313,7 @@ def test_property_equals_in_memory(case, data):
 def test_blocks_run_on_one_engine_thread_without_touching_other_threads(monkeypatch):
     import threading
 
-    from convcli.engine import strips
+    from convcli.engine import _strips as strips
 
     seen = []
     real = strips.get_threads

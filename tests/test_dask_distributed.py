@@ -1,4 +1,4 @@
-"""convcli.dask.conv2d on a real dask.distributed cluster: a scheduler and two worker
+"""convcli.engine.dask.conv2d on a real dask.distributed cluster: a scheduler and two worker
 processes on loopback, no mocks."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 import convcli  # noqa: E402
-from convcli.dask import conv2d  # noqa: E402
 from convcli.engine import PADDING_MODES  # noqa: E402
+from convcli.engine.dask import conv2d  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Dask is optional: importing convcli never imports it, and convcli.dask without it says
+"""Dask is optional: importing convcli never imports it, and convcli.engine.dask without it says
 what to install. Runs in fresh interpreters, so it holds with or without Dask installed."""
 
 from __future__ import annotations
@@ -34,18 +34,18 @@ def test_convcli_dask_without_dask_says_what_to_install():
         "sys.modules['dask.array'] = None\n"
         "from convcli.errors import ConvcliError, MissingDependencyError\n"
         "try:\n"
-        "    import convcli.dask\n"
+        "    import convcli.engine.dask\n"
         "except MissingDependencyError as exc:\n"
         "    assert isinstance(exc, ConvcliError) and isinstance(exc, ImportError)\n"
         "    print(exc.name, exc.exit_code)\n"
         "    print(exc)\n"
         "else:\n"
-        "    raise SystemExit('convcli.dask imported without dask')\n"
+        "    raise SystemExit('convcli.engine.dask imported without dask')\n"
     )
     assert result.returncode == 0, result.stderr
     first, message = result.stdout.splitlines()
     assert first == "dask 1"
-    assert message.startswith("convcli.dask needs Dask, which is not installed")
+    assert message.startswith("convcli.engine.dask needs Dask, which is not installed")
     assert message.endswith('install it with: pip install "convcli[dask]"')
 
 

@@ -392,7 +392,7 @@ def test_damaged_images_raise_image_error_or_read(data):
 def test_a_damaged_chunk_type_is_named_on_one_line():
     """Found by the fuzz test above: a chunk type damaged into b'\\n\\rIH' broke the error
     line in two; non-printable bytes of a type are now written as \\xNN."""
-    from convcli.images.png16 import SIGNATURE, make_chunk
+    from convcli.images.png._chunks import SIGNATURE, make_chunk
 
     chunk = bytearray(make_chunk(b"IHDR", bytes(13)))
     chunk[4:6] = b"\n\r"  # the type now fails its CRC, and holds a newline

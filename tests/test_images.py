@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from convcli.errors import ImageError, ParameterError
-from convcli.images import ImageData, format_for, read_image, sources, write_image
+from convcli.images import ImageData, format_for, read_image, write_image
+from convcli.images import _sources as sources
 
 
 def _random(shape, dtype=np.uint8, seed=0):
@@ -162,7 +163,7 @@ def test_read_one_bit_is_l_0_or_255(tmp_path):
 
 def test_pa_frames_expand_to_rgba():
     # no format Pillow writes keeps PA, so this checks the frame conversion itself
-    from convcli.images import pillow_io
+    from convcli.images import _pillow as pillow_io
 
     image = Image.new("PA", (2, 1))
     image.putpalette([10, 20, 30, 40, 50, 60])
@@ -215,7 +216,7 @@ class Boom(Exception):
 
 @pytest.mark.parametrize("error", [Boom, KeyboardInterrupt])
 def test_failed_write_leaves_no_file_and_no_temporary(tmp_path, monkeypatch, error):
-    from convcli.images import png_fast
+    from convcli.images.png import _codec as png_fast
 
     real_write = png_fast.write
 
@@ -232,7 +233,7 @@ def test_failed_write_leaves_no_file_and_no_temporary(tmp_path, monkeypatch, err
 
 
 def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
-    from convcli.images import png_fast
+    from convcli.images.png import _codec as png_fast
 
     target = tmp_path / "out.png"
     target.write_bytes(b"old")
@@ -516,7 +517,7 @@ def test_read_unsupported_pillow_mode(tmp_path):
 
 
 def test_frames_of_mixed_kinds():
-    from convcli.images.pillow_io import common_mode
+    from convcli.images._pillow import common_mode
 
     assert common_mode(["L", "RGB"], "x") == "RGB"
     assert common_mode(["LA", "RGB"], "x") == "RGBA"

@@ -14,7 +14,7 @@ from PIL import Image, ImageCms
 
 from convcli.errors import ImageError
 from convcli.images import ImageData, read_image, write_image
-from convcli.images.png16 import SIGNATURE, chunks, make_chunk
+from convcli.images.png._chunks import SIGNATURE, chunks, make_chunk
 
 
 def _random(shape, dtype=np.uint8, seed=0):

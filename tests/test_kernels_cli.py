@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from convcli.cli import main
 from convcli.kernels import ENV_VAR, load_kernel
-from convcli.kernels.render import colours, heatmap
+from convcli.kernels._render import colours, heatmap
 
 
 @pytest.fixture(autouse=True)

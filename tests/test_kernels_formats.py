@@ -19,9 +19,9 @@ from hypothesis.extra import numpy as hnp
 
 from convcli.errors import KernelError
 from convcli.kernels import Kernel, load_file, load_kernel, save_kernel, to_imagemagick
-from convcli.kernels.arrays import parse_vips_matrix, to_vips_matrix
-from convcli.kernels.imagemagick import parse_imagemagick
-from convcli.kernels.jsonfmt import kernel_from_json, kernel_to_json, parse_json
+from convcli.kernels._arrays import parse_vips_matrix, to_vips_matrix
+from convcli.kernels._imagemagick import parse_imagemagick
+from convcli.kernels._json import kernel_from_json, kernel_to_json, parse_json
 
 SHARPEN = [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]
 
@@ -195,7 +195,7 @@ def test_json_file_errors(tmp_path):
 
 
 def test_text_file_size_limit(tmp_path, monkeypatch):
-    from convcli.kernels import registry
+    from convcli.kernels import _registry as registry
 
     monkeypatch.setattr(registry, "MAX_TEXT_BYTES", 10)
     path = write(tmp_path / "big.json", "[[1, 2, 3, 4, 5]]")
@@ -493,30 +493,18 @@ def _only_kernel_errors(call, *args):
     return result
 
 
+_JSON_KEYS = ["weight", "bias", "groups", "normalize", "scale", "offset", "members", "combine"]
+_JSON_KEYS += ["description", "name", "x"]
+
+
+def _json_containers(children):
+    keys = st.sampled_from(_JSON_KEYS)
+    return st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4)
+
+
 _json_like = st.recursive(
     st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=5),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "weight",
-                    "bias",
-                    "groups",
-                    "normalize",
-                    "scale",
-                    "offset",
-                    "members",
-                    "combine",
-                    "description",
-                    "name",
-                    "x",
-                ]
-            ),
-            children,
-            max_size=4,
-        )
-    ),
+    _json_containers,
     max_leaves=30,
 )
 

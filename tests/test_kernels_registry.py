@@ -12,8 +12,8 @@ import pytest
 
 from convcli.errors import KernelError
 from convcli.kernels import ENV_VAR, list_kernels, load_kernel
-from convcli.kernels.jsonfmt import FIELDS
-from convcli.kernels.registry import builtin_dir, builtin_files
+from convcli.kernels._json import FIELDS
+from convcli.kernels._registry import builtin_dir, builtin_files
 
 
 @pytest.fixture(autouse=True)

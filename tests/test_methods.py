@@ -11,8 +11,8 @@ from reference import conv2d_reference, same_pads, source_index
 
 import convcli
 from convcli.engine import PADDING_MODES, prepare
-from convcli.engine.padding import pad_spatial, source_indices
-from convcli.engine.strips import (
+from convcli.engine._padding import pad_spatial, source_indices
+from convcli.engine._strips import (
     Border,
     engine_settings,
     get_threads,
@@ -186,7 +186,8 @@ def test_separable_layouts_and_chunks_give_the_same_bits(case, chunk):
     """The flat 'same' layout of the separable method (results written in place, border
     columns on the side) and the padded layout compute the same operations: same bits;
     and cutting flat runs into chunks (accumulate) changes no bit either."""
-    from convcli.engine import direct, separable
+    from convcli.engine import _direct as direct
+    from convcli.engine import _separable as separable
 
     if case["weight"].shape[1] != 1:
         return
@@ -210,7 +211,7 @@ def test_separable_layouts_and_chunks_give_the_same_bits(case, chunk):
 def test_flat_layout_border_columns_on_a_wide_strip(monkeypatch):
     """Chunked flat runs over several rows, every mode, a rank-2 kernel with bias: the
     border columns (computed on the side) and the interior match the reference."""
-    from convcli.engine import direct
+    from convcli.engine import _direct as direct
 
     monkeypatch.setattr(direct, "CHUNK_SAMPLES", 100)
     x = RNG.standard_normal((1, 2, 30, 41))
@@ -388,7 +389,7 @@ def test_gemm_keeps_blas_on_one_thread_inside_and_restores_it_after_concurrent_c
     import threading
 
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from convcli.engine.gemm import blas_single_threaded
+    from convcli.engine._gemm import blas_single_threaded
 
     def blas_threads():
         return [

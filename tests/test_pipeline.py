@@ -11,8 +11,8 @@ from scipy import ndimage
 
 from convcli import filter_image
 from convcli.errors import KernelError, ParameterError
-from convcli.kernels.kernel import Kernel
-from convcli.pipeline import FilterOptions, filter_frame
+from convcli.filtering._frame import FilterOptions, filter_frame
+from convcli.kernels._kernel import Kernel
 
 RNG = np.random.default_rng(0)
 SCIPY_MODE = {
@@ -390,7 +390,7 @@ def test_pytorch_agrees_when_installed():
     how=st.sampled_from(["clip", "abs", "normalize", "offset"]),
 )
 def test_map_output_always_lands_in_range(values, dtype, how):
-    from convcli.mapping import map_output, max_value
+    from convcli.filtering._levels import map_output, max_value
 
     finite = np.nan_to_num(np.array(values, np.float64), nan=0.0)
     with np.errstate(invalid="ignore", over="ignore"):

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convcli.engine import prepare
-from convcli.engine.planner import choose_method, method_costs
-from convcli.engine.separable import kernel_rank, low_rank_factors, rank_tolerance
+from convcli.engine._planner import choose_method, method_costs
+from convcli.engine._separable import kernel_rank, low_rank_factors, rank_tolerance
 
 RNG = np.random.default_rng(0)
 
@@ -134,7 +134,7 @@ def test_fft_cost_counts_whole_tiles():
     """400 rows under a 13x13 kernel ('same': 412 padded) take two tiles of 212 rows (the
     outputs shared out evenly): 424 transformed rows for 400 outputs, against 17 tiles of
     253 rows for 4096; the planner's cost follows the tiles."""
-    from convcli.engine.fft import tile_plan
+    from convcli.engine._fft import tile_plan
 
     assert tile_plan(13, 400 + 12) == (2, 212) and tile_plan(13, 4096 + 12) == (17, 253)
     assert tile_plan(13, 258 + 12) == (2, 141)  # not one tile of 256 and one nearly empty

@@ -1,4 +1,4 @@
-"""convcli.images.png_fast: PNG files checked against independent decoders (Pillow,
+"""convcli.images.png._codec: PNG files checked against independent decoders (Pillow,
 imagecodecs, and zlib plus the specification's unfiltering written out by hand), the
 filter choice against a byte-by-byte reference, thread-count independence, metadata, the
 decode fast path against Pillow, and the wiring into write_image / read_image / the CLI."""
@@ -19,7 +19,8 @@ from PIL import Image
 
 from convcli.cli import main
 from convcli.errors import ImageError, ParameterError
-from convcli.images import ImageData, png_fast, read_image, write_image
+from convcli.images import ImageData, read_image, write_image
+from convcli.images.png import _codec as png_fast
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LAYOUTS = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}

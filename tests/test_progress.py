@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from convcli.batch import ItemResult
-from convcli.cli.progress import Progress
+from convcli.batch._plan import ItemResult
+from convcli.cli._progress import Progress
 
 
 class Stream(io.StringIO):

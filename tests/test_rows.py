@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import convcli.rows as rows
+import convcli.filtering._bands as rows
+from convcli.filtering._frame import FilterOptions, filter_frame
 from convcli.kernels import load_kernel
-from convcli.pipeline import FilterOptions, filter_frame
 
 RNG = np.random.default_rng(0)
 
@@ -22,7 +22,7 @@ def small_bands(monkeypatch):
 def no_fft(monkeypatch):
     """Plan without the FFT: the bands then give the whole frame's bits exactly (an FFT's
     rounding depends on the block it transforms, so a band may differ in the last bit)."""
-    from convcli.engine import planner
+    from convcli.engine import _planner as planner
 
     choose = planner.choose_method
     monkeypatch.setattr(
@@ -101,8 +101,8 @@ def test_band_count_and_reach():
 def test_bands_identical_for_any_thread_count(chain):
     """Bands run in parallel: the result's bits do not depend on how many threads run
     them, with the FFT too (a band's blocks depend on the image, not on the threads)."""
-    from convcli.engine.strips import engine_settings
-    from convcli.kernels.kernel import Kernel
+    from convcli.engine._strips import engine_settings
+    from convcli.kernels._kernel import Kernel
 
     if chain == ("random_fft",):  # large and full rank: the planner picks the FFT
         kernels = (Kernel("random", RNG.standard_normal((15, 15)) / 15),)

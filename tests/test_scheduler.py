@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from batch_work import copy_upper
 
-from convcli.batch import BatchItem, run_batch
+from convcli.batch._executors import DaskExecutor
+from convcli.batch._plan import BatchItem, run_batch
 from convcli.errors import ParameterError
-from convcli.executors import DaskExecutor
 
 distributed = pytest.importorskip("distributed")
 

@@ -85,9 +85,9 @@ def test_scipy_fft_is_loaded_early_only_when_the_plan_needs_it(kernel, loads):
     planner would use the FFT (a large full-rank kernel), and not otherwise."""
     script = f"""
 import sys, threading, numpy as np
-from convcli.apply import _load_fft_early
+from convcli.batch._job import _load_fft_early
 from convcli.kernels import load_kernel
-from convcli.kernels.kernel import Kernel
+from convcli.kernels._kernel import Kernel
 spec = {kernel!r}
 k = (Kernel("random", np.random.default_rng(0).standard_normal((15, 15)))
      if spec.startswith("random") else load_kernel(spec))

@@ -115,11 +115,11 @@ def run() -> None:
     main(prog_name="convcli")
 
 
-from convcli.cli.kernels_cmd import kernels_group  # noqa: E402
+from convcli.cli._kernels import kernels_group  # noqa: E402
 
 main.add_command(kernels_group)
 
-from convcli.cli.apply_cmd import apply, preview  # noqa: E402
+from convcli.cli._apply import apply, preview  # noqa: E402
 
 main.add_command(apply)
 main.add_command(preview)

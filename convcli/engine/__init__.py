@@ -3,14 +3,14 @@
 Knows arrays only: no files, no Pillow, no click.
 """
 
-from convcli.engine.conv import ConvGeometry, conv2d, prepare, working_dtype
-from convcli.engine.padding import (
+from convcli.engine._conv import ConvGeometry, conv2d, prepare, working_dtype
+from convcli.engine._padding import (
     PADDING_ALIASES,
     PADDING_MODES,
     normalize_padding_mode,
     pad_spatial,
 )
-from convcli.engine.strips import engine_settings, get_threads, set_threads
+from convcli.engine._strips import engine_settings, get_threads, set_threads
 
 __all__ = [
     "ConvGeometry",

@@ -8,8 +8,8 @@ TIFF). :func:`read_image` turns a file or stream into :class:`ImageData` (frames
 
 from __future__ import annotations
 
-from convcli.images.data import FORMATS, ImageData, format_for
-from convcli.images.read import read_image
-from convcli.images.write import write_image
+from convcli.images._data import FORMATS, ImageData, format_for
+from convcli.images._read import read_image
+from convcli.images._write import write_image
 
 __all__ = ["FORMATS", "ImageData", "format_for", "read_image", "write_image"]

@@ -7,10 +7,10 @@ No image code lives here.
 
 from __future__ import annotations
 
-from convcli.kernels.imagemagick import to_imagemagick
-from convcli.kernels.kernel import BANK_COMBINES, Kernel
-from convcli.kernels.listing import KernelEntry, list_kernels
-from convcli.kernels.registry import ENV_VAR, load_file, load_kernel, save_kernel
+from convcli.kernels._imagemagick import to_imagemagick
+from convcli.kernels._kernel import BANK_COMBINES, Kernel
+from convcli.kernels._listing import KernelEntry, list_kernels
+from convcli.kernels._registry import ENV_VAR, load_file, load_kernel, save_kernel
 
 __all__ = [
     "BANK_COMBINES",

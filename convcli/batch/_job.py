@@ -1,0 +1,171 @@
+"""One input image to one output image: what ``convcli apply`` does per file.
+
+:class:`ApplyJob` holds the resolved kernels and every option; it is a small frozen,
+picklable value, so a batch layer can send it to worker processes and call
+``job(source, target)`` per file. :func:`apply_file` reads the image, filters every frame
+with :func:`convcli.filtering._frame.filter_frame`, and writes the result atomically, keeping the
+metadata (ICC profile, EXIF, DPI, frame durations, loop count).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+from convcli.errors import ConvcliError, ParameterError
+from convcli.filtering._bands import filter_frame_by_rows
+from convcli.filtering._frame import FilterOptions
+
+
+@dataclass(frozen=True)
+class ApplyJob:
+    """Everything needed to filter one file into another, given the file names.
+
+    Attributes
+    ----------
+    kernels : tuple of Kernel
+        Applied in order (see :func:`convcli.filter_image`).
+    options : FilterOptions
+        Padding, stride, alpha, output mapping, depth ...
+    format : str or None
+        Output format; None: from the output's extension, else the input's format.
+    quality : int or None
+        JPEG/WebP quality, 1 to 100.
+    in_place : bool
+        Allow the output to be the input file (it is replaced atomically).
+    max_pixels : int or None
+        Refuse larger images (None: Pillow's decompression-bomb limit).
+    compress_level : int or None
+        PNG zlib level 0-9 (None: 6).
+    """
+
+    kernels: tuple
+    options: FilterOptions = field(default_factory=FilterOptions)
+    format: str | None = None
+    quality: int | None = None
+    in_place: bool = False
+    max_pixels: int | None = None
+    compress_level: int | None = None
+
+    def __call__(self, source, target) -> None:
+        apply_file(source, target, self)
+
+
+def _is_path(target) -> bool:
+    return isinstance(target, (str, bytes, os.PathLike))
+
+
+def same_file(source, target) -> bool:
+    """True when both are paths naming the same file (after links, or the same inode)."""
+    if not (_is_path(source) and _is_path(target)):
+        return False
+    if os.path.realpath(source) == os.path.realpath(target):
+        return True
+    try:
+        return os.path.samefile(source, target)
+    except OSError:  # the output does not exist yet
+        return False
+
+
+def apply_file(source, target, job: ApplyJob) -> None:
+    """Filter the image at ``source`` into ``target`` (paths or binary file objects).
+
+    Parameters
+    ----------
+    source, target : str, os.PathLike or binary file object
+        ``target`` is written atomically: a temporary file in its directory renamed into
+        place, so an interrupted run leaves no partial file under the final name.
+    job : ApplyJob
+
+    Raises
+    ------
+    ParameterError
+        ``target`` is ``source`` and ``job.in_place`` is not set.
+    ImageError, KernelError
+        From reading, filtering or writing, naming the file.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from convcli.images import ImageData, read_image, write_image
+    >>> from convcli.kernels._kernel import Kernel
+    >>> src, dst = io.BytesIO(), io.BytesIO()
+    >>> write_image(ImageData([np.full((4, 4, 1), 200, np.uint8)], "L", "PNG"), src)
+    >>> _ = src.seek(0)
+    >>> apply_file(src, dst, ApplyJob((Kernel("half", np.array([[0.5]])),)))
+    >>> int(read_image(io.BytesIO(dst.getvalue())).frames[0][0, 0, 0])
+    100
+    """
+    from convcli.images import ImageData, read_image, write_image
+    from convcli.images._sources import describe
+    from convcli.images._write import resolve_format
+
+    if same_file(source, target) and not job.in_place:
+        raise ParameterError(
+            f"OUTPUT '{describe(target)}' is the INPUT file; give another output name, "
+            "or --in-place to replace the input"
+        )
+    _load_fft_early(job.kernels)
+    image = read_image(source, max_pixels=job.max_pixels)
+    fmt = resolve_format(job.format, target, image)
+    options = job.options
+    if fmt == "NPY" and options.depth is None:
+        options = dataclasses.replace(options, depth="32f")  # the float result itself
+    name = f"'{describe(source)}'" if _is_path(source) else describe(source)
+    frames, layout = [], image.layout
+    for frame in image.frames:
+        out, layout = filter_frame_by_rows(frame, job.kernels, image.layout, options, name)
+        frames.append(out)
+    metadata = _scaled_dpi(image.metadata, image.frames[0].shape, frames[0].shape)
+    same_kind = layout == image.layout and frames[0].dtype == image.frames[0].dtype
+    mode = image.mode if same_kind else layout
+    result = ImageData(frames, layout, fmt, mode, metadata)
+    write_image(result, target, format=fmt, quality=job.quality, compress_level=job.compress_level)
+
+
+def _load_fft_early(kernels) -> None:
+    """Import ``scipy.fft`` on a thread while the image is read, when the planner would
+    pick the FFT for one of ``kernels`` on an image of a typical size: its 0.2 s of imports
+    then overlap the decoding (which releases the GIL) instead of delaying the filtering."""
+    import sys
+
+    if "scipy.fft" in sys.modules:
+        return
+    import importlib
+    import threading
+
+    import numpy as np
+
+    from convcli.engine import prepare
+    from convcli.engine._planner import choose_method
+
+    def weights(kernel):
+        for member in kernel.members or (kernel,):
+            w = np.asarray(member.weight, np.float32)
+            yield w if w.ndim == 4 else w.reshape(1, 1, *w.shape[-2:])
+
+    def planned(w) -> str:  # a guess for a typical image; never fails the job
+        x = np.broadcast_to(np.float32(0), (1, w.shape[1], 256, 1024))
+        try:
+            return choose_method(w, prepare(x, w, padding="same")[3])
+        except ConvcliError:
+            return "unknown"
+
+    for kernel in kernels:
+        for w in weights(kernel):
+            if planned(w) == "fft":
+                threading.Thread(
+                    target=importlib.import_module, args=("scipy.fft",), name="convcli-load-fft"
+                ).start()
+                return
+
+
+def _scaled_dpi(metadata: dict, before, after) -> dict:
+    """Metadata with DPI scaled when a stride (or valid padding) changed the pixel count."""
+    metadata = dict(metadata)
+    dpi = metadata.get("dpi")
+    if dpi and tuple(before[:2]) != tuple(after[:2]):
+        metadata["dpi"] = (dpi[0] * after[1] / before[1], dpi[1] * after[0] / before[0])
+    return metadata

@@ -1,0 +1,175 @@
+"""``convcli apply`` and ``convcli preview``: filter an image, or compare kernels by eye.
+
+Thin: parse, resolve the kernels, call :func:`convcli.batch._job.apply_file` or
+:func:`convcli.filtering._preview.preview_sheet`. NumPy, the pipeline and Pillow are imported inside
+the command functions so ``convcli --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from convcli.cli._batch import batch_options, is_batch, run_batch_command
+from convcli.cli._options import conv_options
+
+_DASH_PATH = click.Path(dir_okay=False, allow_dash=True)
+
+max_pixels_option = click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Refuse images of more than N pixels (default: Pillow's ~89 million "
+    "decompression-bomb limit; a larger N raises it).",
+)
+
+
+def _stream(path: str, name: str, output: bool = False):
+    """``path``, or for '-' the standard stream, refused when it is a terminal."""
+    if path != "-":
+        return path
+    stream, what, hint = (
+        (sys.stdout.buffer, "output", "redirect it (e.g. '> out.png')")
+        if output
+        else (sys.stdin.buffer, "input", "pipe an image in (e.g. '< photo.png')")
+    )
+    if stream.isatty():
+        raise click.UsageError(
+            f"{name} is '-' but standard {what} is a terminal; {hint} or give a file name"
+        )
+    return stream
+
+
+@click.command("apply")
+@click.argument("paths", nargs=-1, metavar="INPUT... OUTPUT", type=click.Path(allow_dash=True))
+@conv_options
+@click.option(
+    "--format",
+    "-f",
+    "format_",
+    metavar="FORMAT",
+    help="Output format: png, jpeg, tiff, bmp, webp, gif or npy (default: from "
+    "OUTPUT's extension, else the input's format; needed for '-' to change it).",
+)
+@click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    help="JPEG/WebP quality 1-100 (JPEG default 95, WebP default lossless).",
+)
+@click.option(
+    "--compress-level",
+    type=click.IntRange(0, 9),
+    metavar="0-9",
+    help="PNG deflate level (default 6, as Pillow and libvips): 4-5 write about "
+    "twice as fast, files about 5% larger; 9 over ten times slower, about 9% "
+    "smaller.",
+)
+@click.option(
+    "--in-place",
+    is_flag=True,
+    help="Allow OUTPUT to be INPUT (replaced atomically once the result is ready).",
+)
+@max_pixels_option
+@batch_options
+def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, **batch):
+    """Filter INPUT with one or more kernels and write OUTPUT.
+
+    Kernels apply in order, in floating point, with one rounding at the end. Bit depth,
+    alpha, ICC profile, EXIF, DPI and animation frames are kept. '-' as INPUT reads
+    standard input; '-' as OUTPUT writes standard output. The output is written to a
+    temporary file and renamed into place, so an interrupted run leaves nothing behind.
+
+    \b
+    Batch form: 'apply DIR OUTDIR' or 'apply FILE... -o OUTDIR' filters many files on
+    --jobs worker processes (or a Dask --scheduler), with progress, a summary line, an
+    optional JSON --report, and exit code 1 if any file failed.
+
+    \b
+    Examples:
+      convcli apply -k gaussian:sigma=2 photo.png blurred.png
+      convcli apply -k sobel --output-map abs photo.png edges.png
+      convcli apply -k gaussian - - < a.png | convcli apply -k sobel - - > b.png
+      convcli apply -k gaussian -r photos/ blurred/ --jobs 2 --report report.json
+    """
+    from convcli.batch._job import ApplyJob, apply_file
+
+    if "" in paths:
+        raise click.UsageError(
+            f"path {paths.index('') + 1} is an empty name (an unset shell variable?); "
+            "give a file name, or '-' for standard input/output"
+        )
+    job = ApplyJob(
+        conv.load_kernels(),
+        conv.options(),
+        format=format_,
+        quality=quality,
+        in_place=in_place,
+        max_pixels=max_pixels,
+        compress_level=compress_level,
+    )
+    if is_batch(paths, batch["output_dir"], batch["files_from"], batch["recursive"]):
+        from convcli.batch._plan import output_extension
+
+        settings = {
+            "kernels": list(conv.kernels),
+            "options": conv.filter_options,
+            "format": format_,
+            "quality": quality,
+            "compress_level": compress_level,
+        }
+        extension = output_extension(format_) if format_ else None
+        code = run_batch_command(paths, job, extension=extension, settings=settings, **batch)
+        click.get_current_context().exit(code)
+    if len(paths) != 2:
+        raise click.UsageError(
+            f"expected INPUT and OUTPUT, got {len(paths)} path(s); for several inputs give "
+            "-o OUTDIR"
+        )
+    # CONVCLI_SCHEDULER in the environment is for batches: only a --scheduler typed here clashes
+    source = click.get_current_context().get_parameter_source("scheduler")
+    typed = source == click.core.ParameterSource.COMMANDLINE
+    if batch["jobs"] or (batch["scheduler"] and typed) or batch["report"] or batch["suffix"]:
+        raise click.UsageError(
+            "--jobs, --scheduler, --report and --suffix apply to the batch form "
+            "(a directory or -o OUTDIR)"
+        )
+    input, output = paths
+    source = _stream(input, "INPUT")
+    target = _stream(output, "OUTPUT", output=True)
+    apply_file(source, target, job)
+
+
+@click.command("preview")
+@click.argument("input", type=_DASH_PATH)
+@click.argument("sheet", type=click.Path(dir_okay=False))
+@conv_options
+@click.option(
+    "--columns",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Tiles per row of the sheet.",
+)
+@max_pixels_option
+def preview(input, sheet, conv, columns, max_pixels):
+    """Write SHEET, a labelled contact sheet: INPUT beside each kernel's result.
+
+    Every --kernel is applied to INPUT on its own (not in a chain), with the shared
+    options; each tile is labelled with its kernel spec. The sheet is 8-bit RGB; alpha
+    is shown over a checkerboard. For animations the first frame is used.
+
+    \b
+    Example:
+      convcli preview -k box:size=5 -k gaussian:sigma=2 -k sharpen photo.png sheet.png
+    """
+    from convcli.filtering._preview import preview_sheet
+    from convcli.images import ImageData, read_image, write_image
+
+    source = _stream(input, "INPUT")
+    image = read_image(source, max_pixels=max_pixels)
+    kernels = conv.load_kernels()
+    grid = preview_sheet(
+        image.frames[0], image.layout, kernels, conv.kernels, conv.options(), columns=columns
+    )
+    write_image(ImageData([grid], "RGB", "PNG", "RGB"), sheet)

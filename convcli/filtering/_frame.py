@@ -1,0 +1,353 @@
+"""The in-memory core of ``convcli apply``: an image array through a chain of kernels.
+
+:func:`filter_image` takes an ``(H, W)`` or ``(H, W, C)`` image of any supported dtype and
+returns the filtered image in the output dtype. Steps:
+
+1. samples -> float, in the output's grey levels (:mod:`convcli.filtering._levels`);
+2. alpha: ``premultiply`` (colour times alpha is filtered together with alpha, then divided
+   back), ``preserve`` (colour is filtered, alpha resampled on the output grid unchanged) or
+   ``channel`` (alpha is an ordinary channel);
+3. each kernel in order, in floating point: a 2-D kernel per channel (depthwise) or, with
+   ``channel_mode='cross'``, expanded across channels as ``weight.expand(C, C, kH, kW)``; a
+   4-D kernel as given; a bank applies every member and combines the responses; then the
+   kernel's own ``scale * response + offset``;
+4. ``scale * x + offset``, the output map, one rounding (half to even), clip, cast.
+
+Geometry: ``padding='same'`` (the default) pads ``dilation * (k - 1)`` in total per axis,
+the extra row/column at the bottom/right as PyTorch; with a stride the output is the
+stride-1 result sampled every ``stride`` pixels: ``ceil(H / stride)`` rows. Every kernel
+of a chain uses the same padding, stride and dilation.
+
+File handling (reading, writing, frames, metadata) is in :mod:`convcli.batch._job`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from convcli.engine._conv import int_pair
+from convcli.errors import KernelError, ParameterError
+from convcli.filtering._levels import (
+    DEPTHS,
+    OUTPUT_MAPS,
+    map_output,
+    max_value,
+    output_dtype,
+    to_working,
+    working_float,
+)
+from convcli.filtering._responses import (
+    affine,
+    check_range,
+    kernel_hw,
+    label,
+    resample_like,
+    response,
+    weight_of,
+)
+from convcli.images._data import LAYOUT_BY_CHANNELS  # layout guessed from the channel count
+
+#: What ``channel_mode`` accepts.
+CHANNEL_MODES = ("per-channel", "cross")
+#: What ``alpha`` accepts.
+ALPHA_MODES = ("premultiply", "preserve", "channel")
+
+
+def _choice(name: str, value, accepted) -> None:
+    if value not in accepted:
+        raise ParameterError(f"{name} {value!r} is not understood; accepted: {', '.join(accepted)}")
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """Everything :func:`filter_image` needs besides the image and the kernels.
+
+    Validated and normalized on construction (a :class:`ParameterError` names the option
+    and the accepted values). Picklable, so a batch layer can send it to worker processes.
+
+    Attributes
+    ----------
+    padding_mode : str
+        Border mode (``reflect`` by default; any name :func:`convcli.conv2d` accepts).
+    padding : 'same', 'valid', int or (int, int)
+        ``same`` keeps the size at stride 1 (see the module docstring for strides > 1).
+    stride, dilation : int or (int, int)
+    normalize : bool or None
+        Divide each kernel by its sum; None uses each kernel's own ``normalize``.
+    channel_mode : {'per-channel', 'cross'}
+        How a 2-D kernel meets the channels.
+    alpha : {'premultiply', 'preserve', 'channel'} or None
+        None: ``premultiply`` when every kernel is a plain 2-D kernel whose weights sum to a
+        positive value (a blur, a sharpen), else ``preserve``, or ``channel`` when a 4-D
+        kernel is in the chain.
+    output_map : {'clip', 'abs', 'normalize', 'offset'}
+    scale, offset : float
+        ``scale * x + offset`` before the output map, in output grey levels.
+    depth : {'8', '16', '32f'} or None
+        Output sample type; None keeps the input's.
+    """
+
+    padding_mode: str = "reflect"
+    padding: str | int | tuple[int, int] = "same"
+    stride: int | tuple[int, int] = 1
+    dilation: int | tuple[int, int] = 1
+    normalize: bool | None = None
+    channel_mode: str = "per-channel"
+    alpha: str | None = None
+    output_map: str = "clip"
+    scale: float = 1.0
+    offset: float = 0.0
+    depth: str | None = None
+
+    def __post_init__(self):
+        from convcli.engine._padding import normalize_padding_mode
+
+        fix = object.__setattr__
+        fix(self, "padding_mode", normalize_padding_mode(self.padding_mode))
+        if isinstance(self.padding, str):
+            _choice("padding", self.padding.lower(), ("same", "valid"))
+            fix(self, "padding", self.padding.lower())
+        else:
+            fix(self, "padding", int_pair(self.padding, "padding", 0))
+        fix(self, "stride", int_pair(self.stride, "stride", 1))
+        fix(self, "dilation", int_pair(self.dilation, "dilation", 1))
+        if self.normalize not in (None, True, False):
+            raise ParameterError(f"normalize must be True, False or None, got {self.normalize!r}")
+        _choice("channel mode", self.channel_mode, CHANNEL_MODES)
+        if self.alpha is not None:
+            _choice("alpha mode", self.alpha, ALPHA_MODES)
+        _choice("output map", self.output_map, OUTPUT_MAPS)
+        for name in ("scale", "offset"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not np.isfinite(value):
+                raise ParameterError(f"{name} must be a finite number, got {value!r}")
+            fix(self, name, float(value))
+        if self.depth is not None:
+            fix(self, "depth", str(self.depth).lower())
+            _choice("depth", self.depth, tuple(DEPTHS))
+
+    @classmethod
+    def from_kwargs(cls, **options) -> FilterOptions:
+        """Build from keyword options, refusing unknown names with the accepted list."""
+        known = cls.__dataclass_fields__
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ParameterError(
+                f"unknown filter option(s) {', '.join(unknown)}; accepted: {', '.join(known)}"
+            )
+        return cls(**options)
+
+
+def as_kernels(kernels) -> tuple:
+    """A Kernel, a weight array, a spec string or a sequence of them, as a tuple of Kernels."""
+    from convcli.kernels._kernel import Kernel
+
+    if isinstance(kernels, (Kernel, str, np.ndarray)):
+        kernels = [kernels]
+    result = []
+    for item in kernels:
+        if isinstance(item, str):
+            from convcli.kernels import load_kernel
+
+            item = load_kernel(item)
+        elif isinstance(item, np.ndarray):
+            item = Kernel(name="array", weight=item, source="array")
+        if not isinstance(item, Kernel):
+            raise ParameterError(
+                f"kernel {item!r} is not usable; give a Kernel, a 2-D or 4-D array or a spec"
+            )
+        result.append(item)
+    if not result:
+        raise ParameterError("no kernel given; give at least one kernel")
+    return tuple(result)
+
+
+def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.ndarray:
+    """Filter one image with a chain of kernels: the in-memory core of ``convcli apply``.
+
+    Parameters
+    ----------
+    array : ndarray
+        ``(H, W)`` or ``(H, W, C)``: uint8, uint16, int32 or float samples (floats are in
+        0..1 for full intensity).
+    kernels : Kernel, ndarray, str or sequence of them
+        Applied in order, in floating point, with one rounding at the end. An array is a
+        2-D ``(kH, kW)`` per-channel kernel or a 4-D ``(C_out, C_in/groups, kH, kW)``
+        layer; a string is a kernel spec (:func:`convcli.load_kernel`).
+    layout : str, optional
+        What the channels mean (``L``, ``LA``, ``RGB``, ``RGBA``, ``CMYK`` or ``''`` for
+        arbitrary channels); a final ``A`` marks alpha. Default: from the channel count
+        (1 ``L``, 2 ``LA``, 3 ``RGB``, 4 ``RGBA``, else ``''``): pass ``layout='CMYK'``
+        for CMYK.
+    **options
+        The fields of :class:`FilterOptions`: ``padding_mode``, ``padding``, ``stride``,
+        ``dilation``, ``normalize``, ``channel_mode``, ``alpha``, ``output_map``,
+        ``scale``, ``offset``, ``depth``.
+
+    Returns
+    -------
+    ndarray
+        ``(H', W', C')`` in the output dtype (``(H', W')`` for a 2-D single-channel input
+        giving one channel). Integer results are rounded half to even and clipped.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown or invalid option, or a layout that does not fit the channels.
+    KernelError
+        For a kernel that does not fit the image (4-D channel counts) or cannot be
+        normalized.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convcli import filter_image
+    >>> img = np.zeros((5, 5), np.uint8); img[2, 2] = 90
+    >>> filter_image(img, np.ones((3, 3)) / 9)
+    array([[ 0,  0,  0,  0,  0],
+           [ 0, 10, 10, 10,  0],
+           [ 0, 10, 10, 10,  0],
+           [ 0, 10, 10, 10,  0],
+           [ 0,  0,  0,  0,  0]], dtype=uint8)
+    >>> edge = np.array([[-1.0, 0.0, 1.0]])
+    >>> ramp = np.tile(np.array([100, 90, 80, 70], np.uint8), (2, 1))
+    >>> filter_image(ramp, edge, output_map="abs", padding_mode="replicate")
+    array([[10, 20, 20, 10],
+           [10, 20, 20, 10]], dtype=uint8)
+    >>> filter_image(ramp, edge, output_map="offset", stride=2)
+    array([[128, 108]], dtype=uint8)
+    """
+    opts = FilterOptions.from_kwargs(**options)
+    out, _ = filter_frame(array, as_kernels(kernels), layout, opts)
+    return out
+
+
+def default_alpha(kernels, opts: FilterOptions) -> str:
+    """The alpha mode used when none is given (see :class:`FilterOptions`)."""
+    if any(k.weight.ndim == 4 for k in kernels):
+        return "channel"
+    if all(_premultiply_problem(k, opts) is None for k in kernels):
+        return "premultiply"
+    return "preserve"
+
+
+def _premultiply_problem(kernel, opts: FilterOptions) -> str | None:
+    """Why ``kernel`` cannot filter premultiplied colour, or None when it can."""
+    if kernel.is_bank:
+        return f"kernel {label(kernel)} is a bank (members combined by {kernel.combine})"
+    if kernel.weight.ndim != 2:
+        return f"kernel {label(kernel)} is 4-D (it mixes channels as given)"
+    w = weight_of(kernel, opts)
+    if not w.sum() > 1e-9 * np.abs(w).sum():
+        return f"the weights of kernel {label(kernel)} sum to {w.sum():g} (alpha would vanish)"
+    return None
+
+
+def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the image"):
+    """Filter one frame; returns ``(result, layout of the result)``.
+
+    ``kernels`` is a tuple of :class:`~convcli.kernels._kernel.Kernel`, ``opts`` a
+    :class:`FilterOptions`, ``name`` how error messages call the image.
+    """
+    frame = np.asarray(array)
+    squeeze = frame.ndim == 2
+    if squeeze:
+        frame = frame[:, :, None]
+    if frame.ndim != 3 or frame.shape[2] < 1:
+        raise ParameterError(
+            f"{name} must be (H, W) or (H, W, C) with C >= 1, got shape {np.shape(array)}"
+        )
+    channels = frame.shape[2]
+    layout = LAYOUT_BY_CHANNELS.get(channels, "") if layout is None else layout
+    if layout and len(layout) != channels:
+        raise ParameterError(
+            f"layout {layout!r} names {len(layout)} channels but {name} has {channels}"
+        )
+    out_dtype = output_dtype(frame.dtype, opts.depth)
+    top = max_value(out_dtype)
+    x = to_working(np.moveaxis(frame, 2, 0), out_dtype, working_float(frame.dtype, out_dtype))
+    check_range(kernels, x, opts, name, out_dtype)
+
+    alpha_mode = "channel"
+    if layout.endswith("A"):
+        alpha_mode = opts.alpha or default_alpha(kernels, opts)
+    if alpha_mode == "premultiply":
+        for kernel in kernels:
+            problem = _premultiply_problem(kernel, opts)
+            if problem:
+                raise ParameterError(
+                    f"--alpha premultiply needs blur-like 2-D kernels but {problem}; "
+                    "use --alpha preserve or --alpha channel"
+                )
+    split = alpha_mode != "channel"
+    colour, alpha = (x[:-1], x[-1:]) if split else (x, None)
+    colour_layout = layout[:-1] if split else layout
+
+    for kernel in kernels:
+        if alpha_mode == "premultiply":
+            colour, alpha = _premultiplied_step(kernel, colour, alpha, opts, top)
+        else:
+            colour = _check_channels(kernel, colour, colour_layout, name, split, layout)
+            filtered = response(kernel, colour, opts)
+            if alpha is not None:
+                alpha = resample_like(alpha, kernel_hw(kernel), opts)
+            colour = affine(kernel, filtered)
+    out = map_output(colour, out_dtype, opts.output_map, opts.scale, opts.offset)
+    out_layout = _result_layout(colour_layout, frame.shape[2] - split, out.shape[0])
+    if alpha is not None:
+        alpha_out = map_output(alpha, out_dtype)
+        gone = alpha_out[0] <= 0
+        if alpha_mode == "premultiply":
+            out[:, gone] = 0  # where alpha becomes 0, colour is 0
+        out = np.concatenate([out, alpha_out])
+        out_layout = out_layout + "A" if out_layout in ("L", "RGB") else ""
+    out = np.moveaxis(out, 0, 2)
+    if squeeze and out.shape[2] == 1:
+        out = out[:, :, 0]
+    return np.ascontiguousarray(out), out_layout
+
+
+def _result_layout(base: str, n_in: int, n_out: int) -> str:
+    if n_out == n_in:
+        return base
+    return LAYOUT_BY_CHANNELS.get(n_out, "")
+
+
+def _check_channels(kernel, colour, colour_layout, name, split, layout):
+    """Refuse a 4-D kernel whose C_in does not match the channels it is given."""
+    if kernel.weight.ndim != 4:
+        return colour
+    c_in = kernel.weight.shape[1] * kernel.groups
+    have = colour.shape[0]
+    if c_in != have:
+        what = f"{have} ({colour_layout})" if colour_layout else f"{have}"
+        hint = "use a kernel with matching input channels"
+        if layout.endswith("A") and not split and c_in == have - 1:
+            hint = "use --alpha preserve to filter only the colour channels"
+        elif split and c_in == have + 1:
+            hint = "use --alpha channel to filter alpha as an ordinary channel"
+        raise KernelError(
+            f"kernel {label(kernel)} expects {c_in} input channels but {name} has {what}; {hint}"
+        )
+    return colour
+
+
+def _premultiplied_step(kernel, colour, alpha, opts, top):
+    """One kernel on premultiplied colour and alpha, then back to straight colour.
+
+    The division by the filtered alpha magnifies errors where alpha is small, so the
+    convolutions use a method whose error is relative to each sample (no FFT).
+    """
+    stacked = np.concatenate([colour * (alpha / top), alpha])
+    if opts.channel_mode == "cross":
+        colour_f = response(kernel, stacked[:-1], opts, precise=True)
+        alpha_f = response(kernel, stacked[-1:], opts, precise=True)
+    else:
+        filtered = response(kernel, stacked, opts, precise=True)
+        colour_f, alpha_f = filtered[:-1], filtered[-1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        straight = np.where(alpha_f > 0, colour_f * top / alpha_f, 0.0).astype(colour_f.dtype)
+    return affine(kernel, straight), alpha_f

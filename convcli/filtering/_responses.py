@@ -1,0 +1,247 @@
+"""The response of one kernel to float channels: weights, banks and padding geometry.
+
+Used by :mod:`convcli.filtering._frame`. Works on ``(C, H, W)`` float arrays and
+:class:`~convcli.kernels._kernel.Kernel` values; knows nothing of files or alpha.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from convcli.errors import ImageError, KernelError, ParameterError
+
+if TYPE_CHECKING:
+    from convcli.filtering._frame import FilterOptions
+
+
+def label(kernel) -> str:
+    """How messages name a kernel: its file when it came from one, else its name (quoted).
+
+    Examples
+    --------
+    >>> from convcli.kernels._kernel import Kernel
+    >>> label(Kernel("x", [[1.0]], source="k/x.npy")), label(Kernel("box", [[1.0]]))
+    ("'k/x.npy'", "'box'")
+    """
+    if kernel.source not in ("builtin", "inline", "array", ""):
+        return repr(str(kernel.source))
+    return repr(kernel.name)
+
+
+def affine(kernel, values):
+    """``kernel.scale * values + kernel.offset`` (the kernel's own output mapping), in place:
+    ``values`` is a fresh float result of :func:`response`, which it returns."""
+    if kernel.scale != 1.0:
+        np.multiply(values, values.dtype.type(kernel.scale), out=values)
+    if kernel.offset != 0.0:
+        np.add(values, values.dtype.type(kernel.offset), out=values)
+    return values
+
+
+def kernel_hw(kernel) -> tuple[int, int]:
+    """``(kH, kW)`` of a kernel (a bank's: its first member's)."""
+    return tuple(kernel.weight.shape[-2:])
+
+
+def weight_of(kernel, opts: FilterOptions) -> np.ndarray:
+    """The weight to use: normalized to sum 1 when ``opts`` (or else the kernel) says so."""
+    w = np.asarray(kernel.weight, dtype=np.float64)
+    normalize = kernel.normalize if opts.normalize is None else opts.normalize
+    if not normalize:
+        return w
+    # a 4-D layer: every output channel's filter separately
+    sums = w.sum(axis=(-3, -2, -1), keepdims=True) if w.ndim == 4 else w.sum()
+    if np.any(np.abs(sums) <= 1e-12 * np.abs(w).sum()):
+        raise KernelError(
+            f"kernel {label(kernel)} sums to 0 and cannot be normalized; leave out --normalize"
+        )
+    return w / sums
+
+
+def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarray:
+    """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W);
+    ``precise``: see :func:`convolve`."""
+    if kernel.is_bank:
+        responses = [affine(m, response(m, x, opts)) for m in kernel.members]
+        if len({r.shape for r in responses}) != 1:
+            raise KernelError(
+                f"the members of bank {label(kernel)} give results of different sizes "
+                f"({', '.join(str(r.shape[1:]) for r in responses)}); use --padding same"
+            )
+        return combine(responses, kernel.combine, label(kernel))
+    w = weight_of(kernel, opts).astype(x.dtype)
+    bias = None if kernel.bias is None else np.asarray(kernel.bias, dtype=x.dtype)
+    channels = x.shape[0]
+    if w.ndim == 4:
+        return convolve(x, w, bias, kernel.groups, opts, precise)
+    if opts.channel_mode == "cross" and channels > 1:
+        # weight.expand(C, C, kH, kW): every output channel is the kernel on the channel sum
+        one = convolve(x.sum(axis=0, keepdims=True), w[None, None], None, 1, opts, precise)
+        return np.repeat(one, channels, axis=0)
+    return convolve(x, np.broadcast_to(w, (channels, 1, *w.shape)), None, channels, opts, precise)
+
+
+def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dtype=None) -> None:
+    """Refuse, before computing, a chain of kernels whose values could overflow ``x``'s float
+    type (float32 for 8- and 16-bit images), instead of filling the result with infinities;
+    and NaN or infinite samples (float images) when the output ``out_dtype`` is an integer
+    type, which would turn them and every sample the kernels reach from them into 0 or the
+    maximum without a word. A float output keeps them, as PyTorch does.
+
+    The bound is the worst case: the largest magnitude in ``x`` times each kernel's sum of
+    absolute weights (times the channel count in ``cross`` mode), plus its bias, then its
+    own scale and offset, then ``opts.scale`` and ``opts.offset``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convcli.kernels._kernel import Kernel
+    >>> from convcli.filtering._frame import FilterOptions
+    >>> x = np.full((1, 4, 4), 255, np.float32)
+    >>> check_range([Kernel("box", np.ones((3, 3)) / 9)], x, FilterOptions())
+    >>> check_range([Kernel("huge", np.full((1, 2), 1e37))], x, FilterOptions())
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    convcli.errors.KernelError: kernel 'huge' could turn the values of the image (up to 255) ...
+    """
+    limit = float(np.finfo(x.dtype).max)
+    peak = float(max(x.max(), -x.min())) if x.size else 0.0
+    if not np.isfinite(peak):
+        if out_dtype is not None and np.dtype(out_dtype).kind != "f":
+            bits = 8 * np.dtype(out_dtype).itemsize
+            raise ImageError(
+                f"{name} has NaN or infinite samples, which "
+                f"{'an' if bits == 8 else 'a'} {bits}-bit output cannot hold (they and every "
+                "pixel the kernels reach from them would become 0 or the maximum); write "
+                "floats with --depth 32f (TIFF or .npy), or replace them in the input first"
+            )
+        return  # a float output keeps them, as PyTorch does
+    bound, channels = peak, x.shape[0]
+    for kernel in kernels:
+        bound = _bound(kernel, bound, channels, opts, limit)
+        if not bound <= limit:
+            raise KernelError(
+                f"kernel {label(kernel)} could turn the values of {name} (up to {peak:.3g}) "
+                f"into more than {limit:.3g}, the range of {x.dtype} that convcli computes "
+                "in; use smaller weights"
+            )
+        if kernel.weight.ndim == 4:
+            channels = kernel.weight.shape[0]
+    final = bound * abs(opts.scale) + abs(opts.offset)
+    if not final <= limit:
+        raise ParameterError(
+            f"scale {opts.scale:g} and offset {opts.offset:g} could turn the values of {name} "
+            f"into more than {limit:.3g}, the range of {x.dtype} that convcli computes in; use "
+            "a smaller --scale or --offset"
+        )
+
+
+def _bound(kernel, peak: float, channels: int, opts: FilterOptions, limit: float) -> float:
+    """The largest magnitude ``kernel`` can give from inputs of magnitude at most ``peak``."""
+    if kernel.is_bank:
+        bounds = [_bound(m, peak, channels, opts, limit) for m in kernel.members]
+        if kernel.combine == "magnitude":
+            squares = max(bounds) ** 2 * len(bounds)  # summed before the square root
+            bound = float(np.sqrt(squares)) if squares <= limit else float("inf")
+        else:
+            bound = sum(bounds) if kernel.combine == "sum" else max(bounds)
+    else:
+        w = np.abs(weight_of(kernel, opts))
+        if w.max() > limit:
+            return float("inf")
+        if w.ndim == 4:
+            bias = 0.0 if kernel.bias is None else float(np.max(np.abs(kernel.bias)))
+            bound = peak * float(w.sum(axis=(1, 2, 3)).max()) + bias
+        else:
+            cross = channels if opts.channel_mode == "cross" else 1
+            bound = peak * cross * float(w.sum())
+    return bound * abs(kernel.scale) + abs(kernel.offset)
+
+
+def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:
+    """Combine a bank's member responses pixel by pixel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> combine([np.array([3.0, -1.0]), np.array([4.0, 2.0])], "magnitude")
+    array([5.        , 2.23606798])
+    >>> combine([np.array([3.0, -1.0]), np.array([4.0, 2.0])], "min")
+    array([ 3., -1.])
+    """
+    stack = np.stack(responses)
+    if how == "magnitude":
+        return np.sqrt(np.sum(stack * stack, axis=0))
+    ops = {"max": np.max, "min": np.min, "sum": np.sum, "mean": np.mean}
+    if how not in ops:
+        raise KernelError(f"bank {name} has combine {how!r}; accepted: magnitude, {', '.join(ops)}")
+    return ops[how](stack, axis=0)
+
+
+def pads_for(size, opts: FilterOptions) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` padding for a kernel of ``size`` (kH, kW) under ``opts``.
+
+    Examples
+    --------
+    >>> from convcli.filtering._frame import FilterOptions
+    >>> pads_for((3, 4), FilterOptions())
+    (1, 1, 1, 2)
+    >>> pads_for((3, 3), FilterOptions(padding=(2, 0), stride=2))
+    (2, 2, 0, 0)
+    """
+    if opts.padding == "valid":
+        return (0, 0, 0, 0)
+    if opts.padding == "same":
+        pads = []
+        for d, k in zip(opts.dilation, size, strict=True):
+            total = d * (k - 1)
+            pads += [total // 2, total - total // 2]  # extra at the bottom/right, as PyTorch
+        return tuple(pads)
+    ph, pw = opts.padding
+    return (ph, ph, pw, pw)
+
+
+def convolve(x, w4, bias, groups, opts: FilterOptions, precise: bool = False) -> np.ndarray:
+    """conv2d of ``x`` (C, H, W) with ``w4`` under ``opts``' padding, stride and dilation;
+    ``precise`` keeps every sample's error relative to itself (no FFT)."""
+    from convcli.engine import conv2d
+
+    return conv2d(
+        x,
+        w4,
+        bias,
+        padding=pads_for(w4.shape[-2:], opts),
+        padding_mode=opts.padding_mode,
+        stride=opts.stride,
+        dilation=opts.dilation,
+        groups=groups,
+        method="precise" if precise else "auto",
+    )
+
+
+def resample_like(plane, size, opts: FilterOptions) -> np.ndarray:
+    """``plane`` (1, H, W) on the output grid of a kernel of ``size`` (kH, kW): the sample under
+    each output pixel's kernel anchor (index ``(k - 1) // 2``), padded as the image is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convcli.filtering._frame import FilterOptions
+    >>> a = np.arange(12.0).reshape(1, 3, 4)
+    >>> resample_like(a, (3, 3), FilterOptions(stride=2))
+    array([[[ 0.,  2.],
+            [ 8., 10.]]])
+    """
+    from convcli.engine import pad_spatial
+
+    pads = pads_for(size, opts)
+    padded = pad_spatial(plane, pads, opts.padding_mode)
+    (sh, sw), (dh, dw) = opts.stride, opts.dilation
+    kh, kw = size
+    ho = (padded.shape[-2] - dh * (kh - 1) - 1) // sh + 1
+    wo = (padded.shape[-1] - dw * (kw - 1) - 1) // sw + 1
+    r0, c0 = dh * ((kh - 1) // 2), dw * ((kw - 1) // 2)
+    return padded[..., r0 : r0 + sh * (ho - 1) + 1 : sh, c0 : c0 + sw * (wo - 1) + 1 : sw]
