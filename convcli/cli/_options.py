@@ -120,6 +120,8 @@ _FILTER_KEYS = (
     "scale",
     "offset",
     "depth",
+    "padding_value",
+    "convolve",
 )
 
 _OPTIONS = [
@@ -152,7 +154,24 @@ _OPTIONS = [
         metavar="MODE",
         show_default=True,
         help="Border handling, PyTorch names: zeros, reflect (cb|abcd|cb), replicate, "
-        "circular, symmetric (ba|abcd|dc); aliases constant, edge, nearest, wrap.",
+        "circular, symmetric (ba|abcd|dc); aliases constant (see --pad-value), edge, "
+        "nearest, wrap.",
+    ),
+    click.option(
+        "--pad-value",
+        "padding_value",
+        type=float,
+        metavar="V",
+        default=0.0,
+        show_default=True,
+        help="Border value of -m constant, in the input's grey levels (255 is white in "
+        "8-bit, 65535 in 16-bit, 1.0 in float), whatever --depth.",
+    ),
+    click.option(
+        "--convolve",
+        is_flag=True,
+        help="True convolution: turn every kernel by 180 degrees (as scipy.ndimage."
+        "convolve, MATLAB conv2). Default: cross-correlation, as PyTorch, OpenCV filter2D.",
     ),
     click.option(
         "--padding",
@@ -242,6 +261,12 @@ def conv_options(command):
         kernels = kwargs.pop("kernels")
         kernel_path = kwargs.pop("kernel_path")
         filter_options = {key: kwargs.pop(key) for key in _FILTER_KEYS}
+        value = filter_options["padding_value"]
+        if value and filter_options["padding_mode"] != "zeros":
+            raise click.UsageError(
+                f"--pad-value {value:g} applies to --padding-mode constant only, not "
+                f"{filter_options['padding_mode']!r}; add -m constant or drop --pad-value"
+            )
         conv = ConvSettings(tuple(kernels), tuple(kernel_path), filter_options)
         return command(*args, conv=conv, **kwargs)
 

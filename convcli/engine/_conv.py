@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcli.engine._padding import check_fits, normalize_padding_mode
+from convcli.engine._padding import check_fits, check_padding_value, normalize_padding_mode
 from convcli.errors import ParameterError
 
 
@@ -34,6 +34,7 @@ class ConvGeometry:
     padding_mode: str
     out_hw: tuple[int, int]
     method: str = "auto"
+    padding_value: float = 0.0  # the border sample of padding_mode 'zeros' ('constant')
 
     @property
     def padded_hw(self) -> tuple[int, int]:
@@ -143,6 +144,7 @@ def prepare(
     groups=1,
     padding_mode="zeros",
     method="auto",
+    padding_value=0.0,
 ):
     """Validate conv2d arguments and bring them to one form.
 
@@ -201,6 +203,9 @@ def prepare(
     stride = int_pair(stride, "stride", 1)
     dilation = int_pair(dilation, "dilation", 1)
     mode = normalize_padding_mode(padding_mode)
+    value = check_padding_value(padding_value, mode)
+    if not np.isfinite(dtype.type(value)):
+        raise ParameterError(f"padding_value {padding_value!r} is beyond the range of {dtype}")
     method = _check_method(method, c_in_g)
     pads = _resolve_padding(padding, (kh, kw), dilation, stride)
 
@@ -233,6 +238,7 @@ def prepare(
         padding_mode=mode,
         out_hw=out_hw,
         method=method,
+        padding_value=value,
     )
     return x, w, b, geometry, unbatched
 
@@ -247,6 +253,8 @@ def conv2d(
     groups=1,
     padding_mode="zeros",
     method="auto",
+    *,
+    padding_value=0.0,
 ):
     """2-D cross-correlation with the semantics of PyTorch's ``nn.Conv2d`` / ``F.conv2d``.
 
@@ -273,6 +281,7 @@ def conv2d(
         ``'symmetric'`` (edge sample repeated). Aliases: ``constant``, ``edge``,
         ``nearest``, ``wrap``. ``'mirror'`` is refused as ambiguous. Every mode works for
         padding larger than the input (repeated reflection or wrap).
+        ``'constant'`` is ``'zeros'`` with the border value ``padding_value``.
     method : str
         ``'auto'`` (default: :func:`convcli.engine._planner.choose_method` picks the
         fastest), or force one: ``'direct'`` (shift-and-accumulate), ``'separable'``
@@ -281,6 +290,10 @@ def conv2d(
         dtype's rounding; direct and separable give the same bits for any thread count.
         ``'precise'`` is ``'auto'`` without the FFT, whose error is relative to the
         image's largest values rather than to each output sample.
+    padding_value : float
+        The border sample of ``padding_mode='constant'`` (``'zeros'``): default 0, as
+        NumPy's ``constant_values`` and SciPy's ``cval``. A non-zero value with another
+        mode is refused.
 
     Returns
     -------
@@ -312,7 +325,7 @@ def conv2d(
     (1, 1, 4, 4)
     """
     x, w, b, geometry, unbatched = prepare(
-        input, weight, bias, stride, padding, dilation, groups, padding_mode, method
+        input, weight, bias, stride, padding, dilation, groups, padding_mode, method, padding_value
     )
     out = run_method(x, w, b, geometry)
     return out[0] if unbatched else out

@@ -6,13 +6,15 @@ convcli uses PyTorch's names for the modes PyTorch has and adds ``symmetric``:
 convcli        ``abcd`` ->  NumPy pad     SciPy ndimage  OpenCV
 =============  ===========  ============  =============  ===================
 ``zeros``      00|abcd|00   constant      constant       BORDER_CONSTANT
+``constant``   vv|abcd|vv   constant      constant cval  BORDER_CONSTANT value
 ``replicate``  aa|abcd|dd   edge          nearest        BORDER_REPLICATE
 ``reflect``    cb|abcd|cb   reflect       mirror         BORDER_REFLECT_101
 ``symmetric``  ba|abcd|dc   symmetric     reflect        BORDER_REFLECT
 ``circular``   cd|abcd|ab   wrap          wrap           BORDER_WRAP
 =============  ===========  ============  =============  ===================
 
-Every mode works for any padding size: reflect, symmetric and circular repeat the
+``constant`` is ``zeros`` with a border value ``v`` other than 0 (``padding_value``; its
+normalized name stays ``zeros``). Every mode works for any padding size: reflect, symmetric and circular repeat the
 reflection or wrap as :func:`numpy.pad` does, where PyTorch refuses padding >= the size.
 """
 
@@ -96,11 +98,14 @@ def check_fits(nbytes: int, what: str) -> None:
         )
 
 
-def pad_spatial(x: np.ndarray, pads: tuple[int, int, int, int], mode: str) -> np.ndarray:
+def pad_spatial(
+    x: np.ndarray, pads: tuple[int, int, int, int], mode: str, value: float = 0.0
+) -> np.ndarray:
     """Pad the last two axes of ``x`` by ``(top, bottom, left, right)`` in ``mode``.
 
-    ``mode`` must already be normalized (see :func:`normalize_padding_mode`). Returns ``x``
-    itself when there is nothing to pad.
+    ``mode`` must already be normalized (see :func:`normalize_padding_mode`); ``value`` is
+    the border sample of the ``zeros`` (``constant``) mode. Returns ``x`` itself when there
+    is nothing to pad.
     """
     top, bottom, left, right = pads
     if not (top or bottom or left or right):
@@ -112,7 +117,37 @@ def pad_spatial(x: np.ndarray, pads: tuple[int, int, int, int], mode: str) -> np
     # numpy.pad repeats the reflection/wrap for pads larger than the axis, and continues a
     # single-sample axis by repeating it (there is nothing to reflect onto).
     np_mode = _NUMPY_MODE[mode]
+    if np_mode == "constant":
+        return np.pad(x, width, mode=np_mode, constant_values=value)
     return np.pad(x, width, mode=np_mode)
+
+
+def check_padding_value(value, mode: str) -> float:
+    """``value`` as a finite float, refused unless ``mode`` (normalized) is ``zeros``.
+
+    The constant border value belongs to the ``constant`` mode (``zeros`` is its name when
+    the value is 0); another mode with a non-zero value is a mistake worth naming.
+
+    Examples
+    --------
+    >>> check_padding_value(255, "zeros")
+    255.0
+    >>> check_padding_value(1, "reflect")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    convcli.errors.ParameterError: padding_value 1 applies to padding_mode 'constant' ...
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"padding_value must be a number, got {value!r}")
+    number = float(value)
+    if not np.isfinite(number):
+        raise ParameterError(f"padding_value must be a finite number, got {value!r}")
+    if number != 0.0 and mode != "zeros":
+        raise ParameterError(
+            f"padding_value {value!r} applies to padding_mode 'constant' (alias 'zeros') "
+            f"only, not {mode!r}; use padding_mode='constant' or drop padding_value"
+        )
+    return number
 
 
 def source_indices(positions, n: int, mode: str) -> np.ndarray:

@@ -212,7 +212,7 @@ def _flat_same_task(x, out, factors, bias, geometry, batches, border):
                         bias=None if b is None or not last else b[:, 0],
                     )
                     for side, (cols, span) in zip(sides, edges, strict=True):
-                        padded = border.columns(vert, span)
+                        padded = border.columns(vert, span, border.value * float(np.sum(u)))
                         n = cols.stop - cols.start
                         taps = ((padded[..., j * dw : j * dw + n], vj) for j, vj in enumerate(v))
                         accumulate(side, taps, np.empty_like(side), first=t == 0)
@@ -259,7 +259,7 @@ def _padded_task(x, out, factors, bias, geometry, batches, border):
                 scale, us, vs = factors[o]
                 for t, (u, v) in enumerate(zip(us, vs, strict=True)):
                     accumulate(col, zip(vtaps, u, strict=True), tmp_col)
-                    border.fill_columns(vert)
+                    border.fill_columns(vert, border.value * float(np.sum(u)))
                     accumulate(acc, zip(htaps, v, strict=True), tmp_acc, first=t == 0)
                 finish(
                     out[b_, o : o + nb, r0:r1],

@@ -235,6 +235,7 @@ class Border:
 
     def __init__(self, geometry):
         self.mode = geometry.padding_mode
+        self.value = geometry.padding_value  # the constant border sample (0 for zeros)
         self.top, _, self.left, right = geometry.pads
         self.height, self.width = geometry.in_hw
         self.padded_width = geometry.padded_hw[1]
@@ -268,28 +269,36 @@ class Border:
         out[..., r0:r1, :] = x[..., a + r0 : a + r1, :]
         for r in [*range(r0), *range(r1, b - a)]:
             if idx[r] < 0:
-                out[..., r, :] = 0
+                out[..., r, :] = self.value
             else:
                 out[..., r, :] = x[..., idx[r], :]
         return out
 
-    def fill_columns(self, buf: np.ndarray) -> None:
-        """Fill the border columns of ``buf (..., Wp)`` whose inner columns are set."""
+    def fill_columns(self, buf: np.ndarray, value: float | None = None) -> None:
+        """Fill the border columns of ``buf (..., Wp)`` whose inner columns are set.
+
+        ``value`` replaces the constant border sample (a separable pass fills the border
+        columns of its vertical result with the vertical factor's sum times the value).
+        """
+        value = self.value if value is None else value
         for cols, idx in self._columns:
             if idx is None:
-                buf[..., cols] = 0
+                buf[..., cols] = value
             else:
                 buf[..., cols] = buf[..., idx]
 
-    def columns(self, x: np.ndarray, cols: tuple[int, int]) -> np.ndarray:
+    def columns(
+        self, x: np.ndarray, cols: tuple[int, int], value: float | None = None
+    ) -> np.ndarray:
         """Padded columns ``cols[0]:cols[1]`` of every row of ``x (..., W)``: a view inside
-        the image, else a small copy with the border filled as the padding mode says."""
+        the image, else a small copy with the border filled as the padding mode says
+        (``value`` replaces the constant border sample, as in :meth:`fill_columns`)."""
         c, d = cols[0] - self.left, cols[1] - self.left
         if c >= 0 and d <= self.width:
             return x[..., c:d]
         ci = source_indices(np.arange(c, d), self.width, self.mode)
         out = x[..., np.maximum(ci, 0)]
-        out[..., ci < 0] = 0
+        out[..., ci < 0] = self.value if value is None else value
         return out
 
     def tile(self, x: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
@@ -312,12 +321,12 @@ class Border:
         edge_cols = np.r_[0:c0, c1 : d - c]
         if edge_cols.size and r1 > r0:
             part = x[..., a + r0 : a + r1, np.maximum(ci[edge_cols], 0)]
-            part[..., ci[edge_cols] < 0] = 0
+            part[..., ci[edge_cols] < 0] = self.value
             out[..., r0:r1, edge_cols] = part
         edge_rows = np.r_[0:r0, r1 : b - a]
         if edge_rows.size:
             part = x[..., np.maximum(ri[edge_rows], 0)[:, None], np.maximum(ci, 0)[None, :]]
-            part[..., (ri[edge_rows] < 0)[:, None] | (ci < 0)[None, :]] = 0
+            part[..., (ri[edge_rows] < 0)[:, None] | (ci < 0)[None, :]] = self.value
             out[..., edge_rows, :] = part
         return out
 

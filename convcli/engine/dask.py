@@ -50,6 +50,8 @@ def conv2d(
     groups=1,
     padding_mode="zeros",
     method="auto",
+    *,
+    padding_value=0.0,
 ):
     """:func:`convcli.conv2d` on a chunked ``dask.array``, returning a ``dask.array``.
 
@@ -59,7 +61,7 @@ def conv2d(
         ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``, chunked in any way (a NumPy
         array is wrapped with :func:`dask.array.asarray`). The batch axis keeps its chunks;
         the channel axis is brought to one chunk.
-    weight, bias, stride, padding, dilation, groups, padding_mode, method
+    weight, bias, stride, padding, dilation, groups, padding_mode, method, padding_value
         As :func:`convcli.conv2d` (PyTorch semantics, every padding mode at the global
         borders, ``'same'`` with the odd extra row/column at the bottom/right). ``method``
         is used for every block (``'auto'``: the planner's choice for the call).
@@ -100,7 +102,16 @@ def conv2d(
             "array.compute_chunk_sizes() before convcli.engine.dask.conv2d"
         )
     _, w, b, geometry, unbatched = prepare(
-        _stand_in(x), weight, bias, stride, padding, dilation, groups, padding_mode, method
+        _stand_in(x),
+        weight,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        padding_mode,
+        method,
+        padding_value,
     )
     if unbatched:
         x = x[None]
@@ -112,8 +123,9 @@ def conv2d(
     # Block boundaries follow the input's (shifted by the padding before it).
     h_chunks = _plan_chunks(x.chunks[2], top, need_h, eh, sh)
     w_chunks = _plan_chunks(x.chunks[3], left, need_w, ew, sw)
-    x = _pad_axis(x, 2, top, bottom, geometry.padding_mode)[:, :, :need_h]
-    x = _pad_axis(x, 3, left, right, geometry.padding_mode)[:, :, :, :need_w]
+    mode, value = geometry.padding_mode, geometry.padding_value
+    x = _pad_axis(x, 2, top, bottom, mode, value)[:, :, :need_h]
+    x = _pad_axis(x, 3, left, right, mode, value)[:, :, :, :need_w]
     x = x.rechunk({2: h_chunks, 3: w_chunks})
     out_chunks = (
         x.chunks[0],
@@ -172,18 +184,19 @@ def _stand_in(x) -> np.ndarray:
     return np.broadcast_to(np.zeros((), dtype=dtype), x.shape)
 
 
-def _pad_axis(x, axis: int, before: int, after: int, mode: str):
+def _pad_axis(x, axis: int, before: int, after: int, mode: str, value: float = 0.0):
     """Pad ``x`` along ``axis`` in convcli padding ``mode``, for any padding size.
 
     The padded samples read the input samples the engine's :func:`source_indices` names
     (the in-memory padding's meaning); they are built from runs of those indices: forward
-    slices, reversed slices, and one sample repeated.
+    slices, reversed slices, and one sample repeated; ``zeros`` fills ``value``.
     """
     if not (before or after):
         return x
     n = x.shape[axis]
     if mode == "zeros":
-        head, tail = [_zeros_along(x, axis, before)], [_zeros_along(x, axis, after)]
+        head = [_full_along(x, axis, before, value)]
+        tail = [_full_along(x, axis, after, value)]
     else:
         head = _take_runs(x, axis, source_indices(range(-before, 0), n, mode))
         tail = _take_runs(x, axis, source_indices(range(n, n + after), n, mode))
@@ -191,10 +204,10 @@ def _pad_axis(x, axis: int, before: int, after: int, mode: str):
     return da.concatenate(pieces, axis=axis)
 
 
-def _zeros_along(x, axis: int, length: int):
+def _full_along(x, axis: int, length: int, value: float):
     shape = x.shape[:axis] + (length,) + x.shape[axis + 1 :]
     chunks = x.chunks[:axis] + ((length,),) + x.chunks[axis + 1 :]
-    return da.zeros(shape, dtype=x.dtype, chunks=chunks)
+    return da.full(shape, value, dtype=x.dtype, chunks=chunks)
 
 
 def _take_runs(x, axis: int, index: np.ndarray) -> list:

@@ -24,7 +24,7 @@ File handling (reading, writing, frames, metadata) is in :mod:`convcli.batch._jo
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -88,6 +88,14 @@ class FilterOptions:
         ``scale * x + offset`` before the output map, in output grey levels.
     depth : {'8', '16', '32f'} or None
         Output sample type; None keeps the input's.
+    padding_value : float
+        The border sample of ``padding_mode='constant'`` (``zeros``), in the input image's
+        grey levels (255 is white in an 8-bit image, 65535 in a 16-bit one, 1.0 in a float
+        one), whatever the output depth; every kernel of a chain pads with it. Refused
+        (when not 0) with another padding mode.
+    convolve : bool
+        True convolution: every kernel turned by 180 degrees (:meth:`Kernel.flipped`), so
+        results equal ``scipy.ndimage.convolve``; the default is cross-correlation.
     """
 
     padding_mode: str = "reflect"
@@ -101,12 +109,18 @@ class FilterOptions:
     scale: float = 1.0
     offset: float = 0.0
     depth: str | None = None
+    padding_value: float = 0.0
+    convolve: bool = False
 
     def __post_init__(self):
-        from convcli.engine._padding import normalize_padding_mode
+        from convcli.engine._padding import check_padding_value, normalize_padding_mode
 
         fix = object.__setattr__
         fix(self, "padding_mode", normalize_padding_mode(self.padding_mode))
+        fix(self, "padding_value", check_padding_value(self.padding_value, self.padding_mode))
+        if self.convolve not in (True, False):
+            raise ParameterError(f"convolve must be True or False, got {self.convolve!r}")
+        fix(self, "convolve", bool(self.convolve))
         if isinstance(self.padding, str):
             _choice("padding", self.padding.lower(), ("same", "valid"))
             fix(self, "padding", self.padding.lower())
@@ -185,7 +199,7 @@ def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.
     **options
         The fields of :class:`FilterOptions`: ``padding_mode``, ``padding``, ``stride``,
         ``dilation``, ``normalize``, ``channel_mode``, ``alpha``, ``output_map``,
-        ``scale``, ``offset``, ``depth``.
+        ``scale``, ``offset``, ``depth``, ``padding_value``, ``convolve``.
 
     Returns
     -------
@@ -268,6 +282,11 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
         )
     out_dtype = output_dtype(frame.dtype, opts.depth)
     top = max_value(out_dtype)
+    if opts.convolve:
+        kernels = tuple(kernel.flipped() for kernel in kernels)
+    if opts.padding_value:  # from the input's grey levels to the working ones (as to_working)
+        ratio = top / max_value(frame.dtype)
+        opts = replace(opts, padding_value=opts.padding_value * ratio)
     x = to_working(np.moveaxis(frame, 2, 0), out_dtype, working_float(frame.dtype, out_dtype))
     check_range(kernels, x, opts, name, out_dtype)
 
@@ -342,7 +361,12 @@ def _premultiplied_step(kernel, colour, alpha, opts, top):
     convolutions use a method whose error is relative to each sample (no FFT).
     """
     stacked = np.concatenate([colour * (alpha / top), alpha])
-    if opts.channel_mode == "cross":
+    if opts.padding_value:
+        # a constant border is opaque: colour the value, alpha full
+        opaque = replace(opts, padding_value=top)
+        colour_f = response(kernel, stacked[:-1], opts, precise=True)
+        alpha_f = response(kernel, stacked[-1:], opaque, precise=True)
+    elif opts.channel_mode == "cross":
         colour_f = response(kernel, stacked[:-1], opts, precise=True)
         alpha_f = response(kernel, stacked[-1:], opts, precise=True)
     else:

@@ -215,6 +215,7 @@ def convolve(x, w4, bias, groups, opts: FilterOptions, precise: bool = False) ->
         bias,
         padding=pads_for(w4.shape[-2:], opts),
         padding_mode=opts.padding_mode,
+        padding_value=opts.padding_value,
         stride=opts.stride,
         dilation=opts.dilation,
         groups=groups,
