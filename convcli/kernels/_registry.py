@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from convcli.errors import KernelError
@@ -22,6 +23,7 @@ from convcli.kernels._imagemagick import is_imagemagick, parse_imagemagick
 from convcli.kernels._kernel import Kernel
 from convcli.kernels._named import PARAMETRIC
 from convcli.kernels._params import parse_params
+from convcli.kernels._rotations import ROTATIONS, rotated_bank
 
 #: File suffixes searched for a name, in order of preference.
 SUFFIXES = (".json", ".npy", ".npz", ".mat")
@@ -180,6 +182,14 @@ class _Resolver:
                 "a file, a JSON matrix or an ImageMagick kernel string"
             )
         short = text if len(text) <= 60 else text[:57] + "..."
+        head, colon, rest = text.partition(":")
+        if colon and head.strip() in ROTATIONS:  # compass:SPEC, rot90:SPEC (reserved words)
+            where, inner = f"kernel {short!r}", rest.strip()
+            if not inner:
+                raise KernelError(f"{where}: give the kernel to turn, e.g. '{head}:sobel-x'")
+            return self._guard(
+                text, lambda: rotated_bank(head.strip(), self.load(inner, base), inner, where)
+            )
         if text[0] in "[{":
             where = f"inline kernel {short!r}"
             data = jsonfmt.parse_json(text, where)
@@ -240,9 +250,12 @@ class _Resolver:
         if name in PARAMETRIC:
             kind = PARAMETRIC[name]
             values = parse_params(params, kind.params, where, name)
+            built = kind.build(**values, where=where)
+            if isinstance(built, Kernel):  # a bank (gabor-bank)
+                return replace(built, name=text, description=kind.description)
             return build_kernel(
                 text,
-                kind.build(**values, where=where),
+                built,
                 where=where,
                 description=kind.description,
                 source="builtin",
