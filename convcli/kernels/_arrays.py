@@ -29,6 +29,7 @@ from convcli.kernels._checks import (
     check_side,
     parse_number,
 )
+from convcli.kernels._image_kernel import image_kernel, is_image_array
 from convcli.kernels._kernel import Kernel
 
 NPZ_ARRAYS = ("weight", "bias", "groups")
@@ -68,8 +69,11 @@ def _read_npy(open_fp, where: str, label: str, ranks=(2, 4)) -> np.ndarray:
 
 
 def load_npy(path: Path, name: str, where: str) -> Kernel:
-    """A kernel from a ``.npy`` file holding a 2-D or 4-D weight."""
+    """A kernel from a ``.npy`` file holding a 2-D or 4-D weight; a 2-D uint8 or uint16
+    array is a greyscale image (a PSF: scaled to 0..1 and normalized)."""
     weight = _read_npy(lambda: open(path, "rb"), where, "the array")
+    if is_image_array(weight):
+        return image_kernel(weight, name, where, str(path))
     return build_kernel(name, weight, where=where, source=str(path))
 
 
