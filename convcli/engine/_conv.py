@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convcli.choices import METHODS
 from convcli.engine._padding import check_fits, check_padding_value, normalize_padding_mode
 from convcli.errors import ParameterError
 
@@ -87,9 +88,6 @@ def _finite(array, dtype, name: str) -> np.ndarray:
             "(the working dtype); give finite values"
         )
     return cast
-
-
-METHODS = ("auto", "direct", "separable", "fft", "gemm", "precise")
 
 
 def _check_method(method, c_in_g: int) -> str:
