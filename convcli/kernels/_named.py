@@ -197,9 +197,13 @@ PARAMETRIC: dict[str, Parametric] = {
     "gaussian": Parametric(
         gaussian_weight,
         {
-            "sigma": Param(float, 1.0, "standard deviation in pixels (along x)", minimum=0.01),
+            "sigma": Param(float, 1.0, "standard deviation in pixels", minimum=0.01),
             "sigma_y": Param(
-                float, None, "standard deviation along y", minimum=0.01, default_text="sigma"
+                float,
+                None,
+                "standard deviation along y (sigma is along x)",
+                minimum=0.01,
+                default_text="sigma",
             ),
             "theta": Param(float, 0.0, "degrees counter-clockwise: the x axis turned"),
             "order_y": Param(int, 0, "derivative order along y (0, 1, 2)", minimum=0, maximum=2),
