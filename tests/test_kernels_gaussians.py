@@ -323,3 +323,16 @@ def test_list_shows_the_new_parameters():
     assert entries["gabor-bank"]["kind"] == "parametric"
     assert entries["gabor-bank"]["parameters"]["combine"]["default"] == "max"
     assert entries["gabor"]["shape"] == [37, 37]
+
+
+@pytest.mark.parametrize(("sigma", "radius"), [(1.0, 4), (1.7, 5)])
+def test_log_is_scipy_gaussian_laplace_minus_its_mean(sigma, radius):
+    """Same sign (negative centre) and scale as gaussian_laplace; convcli subtracts the mean
+    so the truncated kernel sums to exactly 0."""
+    n = 2 * radius + 1
+    impulse = np.zeros((n, n))
+    impulse[radius, radius] = 1.0
+    laplace = ndimage.gaussian_laplace(impulse, sigma, radius=radius, mode="constant")[::-1, ::-1]
+    got = load_kernel(f"log:sigma={sigma},size={n}").weight
+    np.testing.assert_allclose(got, laplace - laplace.mean(), atol=1e-12)
+    assert got[radius, radius] < 0
