@@ -301,7 +301,9 @@ def test_same_file_refused_unless_in_place(inputs, tmp_path):
 def test_job_is_picklable_and_deterministic(inputs, tmp_path):
     import pickle
 
-    job = ApplyJob((load_kernel("sobel"), load_kernel(GAUSS)), FilterOptions.from_kwargs(output_map="abs"))
+    job = ApplyJob(
+        (load_kernel("sobel"), load_kernel(GAUSS)), FilterOptions.from_kwargs(output_map="abs")
+    )
     clone = pickle.loads(pickle.dumps(job))
     path = inputs["RGBA.png"][0]
     job(str(path), str(tmp_path / "a.png"))
