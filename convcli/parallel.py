@@ -203,7 +203,7 @@ def blas_single_threaded() -> Iterator[None]:
     restore BLAS's own setting only when the last one leaves.
     """
     # threadpoolctl inspects every loaded library (a few ms): loaded when a GEMM runs.
-    from threadpoolctl import ThreadpoolController
+    from threadpoolctl import ThreadpoolController  # noqa: PLC0415
 
     with _blas_lock:
         if _blas["users"] == 0:

@@ -350,3 +350,23 @@ def test_the_kernels_package_imports_no_image_code():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_bare_kernels_package_asks_for_the_image_reader(tmp_path):
+    Image.new("L", (3, 3), 255).save(tmp_path / "psf.png")
+    code = (
+        "import convcli.kernels as k\n"
+        "try:\n"
+        f"    k.load_kernel({str(tmp_path / 'psf.png')!r})\n"
+        "except k.KernelError if hasattr(k, 'KernelError') else Exception as exc:\n"
+        "    print(exc)\n"
+        "import convcli\n"
+        f"print(convcli.load_kernel({str(tmp_path / 'psf.png')!r}).normalize)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, second = out.stdout.strip().splitlines()
+    assert first.endswith(
+        "reading an image as a kernel needs convcli's image reader; import convcli.filtering "
+        "first (convcli.load_kernel and the command line do)"
+    )
+    assert second == "True"

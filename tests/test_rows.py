@@ -86,7 +86,9 @@ def test_whole_frame_steps_fall_back_to_one_band(options, monkeypatch):
     real = rows.filter_frame
     monkeypatch.setattr(rows, "filter_frame", lambda *a, **k: calls.append(1) or real(*a, **k))
     frame = RNG.integers(0, 256, (300, 9), dtype=np.uint8)
-    rows.filter_frame_by_rows(frame, (load_kernel("box"),), "L", FilterOptions.from_kwargs(**options))
+    rows.filter_frame_by_rows(
+        frame, (load_kernel("box"),), "L", FilterOptions.from_kwargs(**options)
+    )
     assert len(calls) == 1
 
 

@@ -9,6 +9,7 @@ The Dask executor (:class:`DaskExecutor`, below) has the same shape.
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing
 import os
 from collections import deque
@@ -17,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from convcli.batch._plan import BatchItem, ItemResult, run_item, sweep_temporaries
+from convcli.errors import MissingDependencyError, ParameterError
 from convcli.parallel import available_cores, threads_per_worker, worker_environment
 
 
@@ -124,19 +126,13 @@ class DaskExecutor:
 
     def _connect(self):
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client, LocalCluster  # noqa: PLC0415 - optional dependency
         except ImportError as exc:
-            from convcli.errors import MissingDependencyError
-
             raise MissingDependencyError(
                 f"--scheduler needs Dask's distributed scheduler, which is not installed "
                 f'({exc}); install it with: pip install "convcli[dask]"',
                 name="distributed",
             ) from exc
-        import logging
-
-        from convcli.errors import ParameterError
-
         if self.address == "local" or self.address.startswith("local:"):
             count = self.address.partition(":")[2]
             if count and not (count.isdigit() and int(count) > 0):
@@ -168,7 +164,7 @@ class DaskExecutor:
         if not items:
             return
         client, cluster = self._connect()
-        from distributed import as_completed
+        from distributed import as_completed  # noqa: PLC0415 - optional dependency
 
         futures = {}
         try:

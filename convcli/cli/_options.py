@@ -98,7 +98,7 @@ class ConvSettings:
 
     def load_kernels(self) -> tuple:
         """Resolve every ``--kernel`` spec (``--kernel-path`` directories searched first)."""
-        from convcli.kernels import load_kernel
+        from convcli.filtering import load_kernel  # image kernels readable
 
         search = list(self.kernel_path) or None
         return tuple(load_kernel(spec, search_path=search) for spec in self.kernels)

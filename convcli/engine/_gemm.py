@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from convcli.engine._direct import finish, flat_length, flat_rows, strip_taps
+from convcli.engine._strips import Border, row_ranges, run_tasks, scratch, strip_rows
 from convcli.parallel import blas_single_threaded
 
 #: Bytes of the per-strip column matrix. Large enough that each strip is tens of rows: with
@@ -22,7 +23,6 @@ COLUMNS_BYTES = 16 * 1024 * 1024
 
 def correlate_gemm(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarray:
     """Correlate unpadded ``x (N, C_in, H, W)`` with ``weight`` by im2col + matmul."""
-    from convcli.engine._strips import Border, row_ranges, run_tasks, scratch, strip_rows
 
     n = x.shape[0]
     c_out, c_in_g, kh, kw = weight.shape

@@ -13,6 +13,8 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from convcli.errors import ImageError
+from convcli.images import _cstderr as cstderr
+from convcli.images._gif import palette_frame
 
 # Pillow logs some refusals (a TIFF's absurd samples per pixel) before raising; Python
 # prints them to stderr when the application has not configured logging. The exception
@@ -210,7 +212,6 @@ def read_frames(image: Image.Image, name: str, max_pixels: int | None = None):
 
     Every frame is held to ``max_pixels`` (as :func:`open_image`) before it is decoded.
     """
-    from convcli.images import _cstderr as cstderr
 
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     images, durations = [], []
@@ -300,7 +301,6 @@ def from_array(array: np.ndarray, layout: str) -> Image.Image:
 
 def save(image, stream, fmt: str, quality: int | None, compress_level: int | None = None) -> None:
     """Encode ``image`` (an ImageData Pillow can hold) as ``fmt`` into ``stream``."""
-    from convcli.images._gif import palette_frame
 
     if fmt == "GIF":
         pictures = [palette_frame(frame, image.layout) for frame in image.frames]

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from PIL import Image
+
+from convcli.images import _npy as npy
+from convcli.images import _pillow as pillow_io
+from convcli.images import _tiff as tiff
 from convcli.images._data import LAYOUT_BY_CHANNELS, ImageData
 from convcli.images._sources import describe, read_all
+from convcli.images.png import _chunks as png16
+from convcli.images.png import _codec as png_fast
 
 
 def read_image(source, *, max_pixels: int | None = None) -> ImageData:
@@ -44,14 +51,6 @@ def read_image(source, *, max_pixels: int | None = None) -> ImageData:
     >>> image.format, image.layout, image.frames[0].shape, int(image.frames[0][0, 0, 0])
     ('PNG', 'L', (2, 3, 1), 7)
     """
-    from PIL import Image
-
-    from convcli.images import _npy as npy
-    from convcli.images import _pillow as pillow_io
-    from convcli.images import _tiff as tiff
-    from convcli.images.png import _chunks as png16
-    from convcli.images.png import _codec as png_fast
-
     name = describe(source)
     data = read_all(source, name)
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels

@@ -7,6 +7,7 @@ import os
 import stat
 import tempfile
 
+from convcli import _memory
 from convcli.errors import ImageError
 
 
@@ -67,9 +68,8 @@ def read_all(source, name: str) -> bytes:
     several times its size), such as ``/dev/zero`` or an endless pipe, is refused as soon as
     that is known, without reading it all.
     """
-    from convcli._memory import available_memory
 
-    memory = available_memory()
+    memory = _memory.available_memory()
     limit = None if memory is None else memory // 4
     try:
         if is_path(source):

@@ -7,8 +7,12 @@ import os
 import numpy as np
 
 from convcli.errors import ImageError, ParameterError
+from convcli.images import _npy as npy
+from convcli.images import _pillow as pillow_io
+from convcli.images import _tiff as tiff
 from convcli.images._data import FORMATS, LAYOUT_BY_CHANNELS, ImageData, format_for
 from convcli.images._sources import describe, is_path, write_atomic
+from convcli.images.png import _codec as png_fast
 
 _ACCEPTED = ", ".join(FORMATS)
 _DEPTH_NAME = {
@@ -226,10 +230,6 @@ write PNG or TIFF to keep them, or reduce the depth (--depth 8)
     converted = ImageData(frames, layout, fmt, image.mode, metadata)
 
     def encode(stream):
-        from convcli.images import _npy as npy
-        from convcli.images import _pillow as pillow_io
-        from convcli.images import _tiff as tiff
-        from convcli.images.png import _codec as png_fast
 
         if fmt == "NPY":
             stream.write(npy.encode(frames, name))

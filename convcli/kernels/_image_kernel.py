@@ -8,12 +8,16 @@ brightness); ``--no-normalize`` (``normalize=False``) keeps the samples as they 
 is applied by correlation like every kernel: ``--convolve`` for a PSF meant as a
 convolution kernel. Colour, alpha and multi-frame images are refused.
 
-The file is read by :mod:`convcli.images` (the only package that reads image formats),
-imported when an image kernel is met: the kernels package itself imports no image code.
+The file is read by :mod:`convcli.images`, the only package that reads image formats. The
+kernels package sits below it and imports no image code: the reader is handed over with
+:func:`set_image_reader` by :mod:`convcli.filtering` (the first layer that sees both), so
+``convcli.load_kernel``, ``filter_image`` and the command line read image kernels, and a
+bare ``convcli.kernels.load_kernel`` asks for ``import convcli.filtering`` when it meets one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +28,15 @@ from convcli.kernels._kernel import Kernel
 
 #: Suffixes read as image kernels (through convcli.images).
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
+
+#: ``reader(path, max_pixels) -> (frames, layout)``: the frames as ``(H, W, C)`` arrays.
+ImageReader = Callable[[Path, int], tuple[list[np.ndarray], str]]
+_reader: list[ImageReader] = []
+
+
+def set_image_reader(reader: ImageReader) -> None:
+    """Install the function that reads an image file for :func:`load_image_kernel`."""
+    _reader[:] = [reader]
 
 
 def is_image_array(array: np.ndarray) -> bool:
@@ -51,20 +64,20 @@ def image_kernel(samples: np.ndarray, name: str, where: str, source: str) -> Ker
 
 def load_image_kernel(path: Path, name: str, where: str) -> Kernel:
     """Read the greyscale image ``path`` as a kernel (see the module docstring)."""
-    # Lazy: convcli.images imports Pillow, which only image kernels need.
-    from convcli.images import read_image
-
+    if not _reader:
+        raise KernelError(
+            f"{where}: reading an image as a kernel needs convcli's image reader; "
+            "import convcli.filtering first (convcli.load_kernel and the command line do)"
+        )
     try:
-        image = read_image(str(path), max_pixels=MAX_TAPS * MAX_TAPS)
+        frames, layout = _reader[0](path, MAX_TAPS * MAX_TAPS)
     except ConvcliError as exc:
         raise KernelError(f"{where}: {exc}") from None
-    if len(image.frames) != 1:
-        raise KernelError(
-            f"{where}: the image has {len(image.frames)} frames; a kernel image has one"
-        )
-    frame = image.frames[0]
+    if len(frames) != 1:
+        raise KernelError(f"{where}: the image has {len(frames)} frames; a kernel image has one")
+    frame = frames[0]
     if frame.shape[2] != 1:
-        what = image.layout or f"{frame.shape[2]} channels"
+        what = layout or f"{frame.shape[2]} channels"
         raise KernelError(
             f"{where}: the image is {what}; a kernel image must be greyscale (one channel, "
             "no alpha): convert it first, e.g. with Pillow's Image.convert('L')"

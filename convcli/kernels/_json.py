@@ -15,6 +15,8 @@ import json
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 from convcli.errors import KernelError
 from convcli.kernels._checks import build_bank, build_kernel, check_shape, suggest
 from convcli.kernels._kernel import Kernel
@@ -110,8 +112,6 @@ def nested_array(data, label: str, where: str, ranks=(2, 4)):
 
 
 def _array(data, label, where, ranks=(2, 4)):
-    import numpy as np
-
     flat, shape = nested_array(data, label, where, ranks)
     return np.array(flat, dtype=np.float64).reshape(shape)
 

@@ -18,6 +18,7 @@ than Pillow and with the same pixels; :func:`plain` says which files those are.
 from __future__ import annotations
 
 import contextlib
+import io
 import struct
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from zlib_ng import zlib_ng as zlib
 
 from convcli.errors import ImageError, ParameterError
 from convcli.images.png._chunks import SIGNATURE, chunks, decode_pixels, make_chunk, metadata_chunks
+from convcli.parallel import get_threads
 
 #: Filtered bytes per deflate piece: large enough that the full flushes cost nothing.
 PIECE_BYTES = 4 * 1024 * 1024
@@ -243,8 +245,6 @@ def write(
     """
     _check(array, level, threads, name)
     if threads is None:
-        from convcli.parallel import get_threads
-
         threads = get_threads()
     height, width, channels = array.shape
     stride = width * channels * array.dtype.itemsize
@@ -308,8 +308,6 @@ def encode(
     >>> data[:8] == SIGNATURE, [kind for kind, _ in chunks(data)]
     (True, [b'IHDR', b'IDAT', b'IEND'])
     """
-    import io
-
     buffer = io.BytesIO()
     write(buffer, array, metadata, level=level, threads=threads)
     return buffer.getvalue()
