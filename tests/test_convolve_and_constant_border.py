@@ -279,3 +279,19 @@ def test_cli_pad_value_needs_constant(tmp_path):
         "add -m constant or drop --pad-value" in result.stderr
     )
     assert not (tmp_path / "o.png").exists()
+
+
+def test_preserved_alpha_is_opaque_in_a_constant_border():
+    rgba = np.dstack([RNG.integers(0, 256, (6, 7, 3)), np.full((6, 7), 90)]).astype(np.uint8)
+    out = filter_image(
+        rgba,
+        load_kernel("sobel-x"),
+        padding=3,
+        padding_mode="constant",
+        padding_value=40,
+        alpha="preserve",
+        output_map="abs",
+    )
+    assert out.shape == (10, 11, 4)
+    assert (out[0, :, 3] == 255).all() and (out[5, 5, 3] == 90)
+    assert (out[0, 2:-2, :3] == 0).all()  # sobel-x of a flat border is 0

@@ -204,7 +204,9 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
             colour = _check_channels(kernel, colour, colour_layout, name, split, layout)
             filtered = response(kernel, colour, opts)
             if alpha is not None:
-                alpha = resample_like(alpha, kernel_hw(kernel), opts)
+                # a constant border is opaque
+                opaque = replace(opts, padding_value=top) if opts.padding_value else opts
+                alpha = resample_like(alpha, kernel_hw(kernel), opaque)
             colour = affine(kernel, filtered)
     out = map_output(colour, out_dtype, opts.output_map, opts.scale, opts.offset)
     out_layout = _result_layout(colour_layout, frame.shape[2] - split, out.shape[0])

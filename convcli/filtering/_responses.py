@@ -240,7 +240,7 @@ def resample_like(plane, size, opts: FilterOptions) -> np.ndarray:
             [ 8., 10.]]])
     """
     pads = pads_for(size, opts)
-    padded = pad_spatial(plane, pads, opts.padding_mode)
+    padded = pad_spatial(plane, pads, opts.padding_mode, opts.padding_value)
     (sh, sw), (dh, dw) = opts.stride, opts.dilation
     kh, kw = size
     ho = (padded.shape[-2] - dh * (kh - 1) - 1) // sh + 1
