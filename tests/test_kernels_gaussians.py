@@ -292,11 +292,11 @@ def test_every_new_kernel_renders_as_png(spec, tmp_path):
 @pytest.mark.parametrize("spec", NEW_SPECS)
 def test_every_new_kernel_round_trips_through_every_format(spec, tmp_path):
     kernel = load_kernel(spec)
-    suffixes = (".json",) if kernel.is_bank else (".json", ".npy", ".npz", ".mat")
+    suffixes = (".json",) if kernel.is_bank else (".json", ".npy", ".npz", ".mat", ".safetensors")
     for suffix in suffixes:
         path = tmp_path / f"k{suffix}"
         save_kernel(kernel, path)
-        back = load_file(path)
+        back = load_kernel(f"{path}:weight") if suffix == ".safetensors" else load_file(path)
         if kernel.is_bank:
             assert [m.weight.tolist() for m in back.members] == [
                 m.weight.tolist() for m in kernel.members

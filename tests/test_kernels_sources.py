@@ -19,7 +19,7 @@ from scipy import ndimage
 from convcli.cli import main
 from convcli.errors import KernelError
 from convcli.filtering import filter_image
-from convcli.kernels import ENV_VAR, load_kernel
+from convcli.kernels import ENV_VAR, Kernel, load_kernel, save_kernel
 
 RNG = np.random.default_rng(0)
 
@@ -135,6 +135,19 @@ def test_cli_applies_a_safetensors_layer(model, tmp_path):
         axis=-1,
     )
     np.testing.assert_allclose(got - 0.5, want, atol=2e-6)  # float output: not clipped
+
+
+def test_save_kernel_writes_what_the_safetensors_package_reads(tmp_path):
+    st = pytest.importorskip("safetensors.numpy")
+    layer = Kernel("layer", RNG.standard_normal((2, 3, 3, 3)), bias=[0.5, -1.0])
+    save_kernel(layer, tmp_path / "l.safetensors")
+    tensors = st.load_file(str(tmp_path / "l.safetensors"))
+    assert tensors["weight"].tolist() == layer.weight.tolist()
+    assert tensors["bias"].tolist() == [0.5, -1.0]
+    back = load_kernel(f"{tmp_path / 'l.safetensors'}:weight")
+    assert back.weight.tolist() == layer.weight.tolist() and back.bias.tolist() == [0.5, -1.0]
+    with pytest.raises(KernelError, match="save banks as .json"):
+        save_kernel(load_kernel("sobel"), tmp_path / "b.safetensors")
 
 
 # -- hostile headers, written by hand ---------------------------------------------------

@@ -26,7 +26,7 @@ from convcli.kernels._named import PARAMETRIC
 from convcli.kernels._params import parse_params
 from convcli.kernels._rotations import ROTATIONS, rotated_bank
 from convcli.kernels._safetensors import SUFFIX as SAFETENSORS
-from convcli.kernels._safetensors import load_safetensors, split_spec
+from convcli.kernels._safetensors import load_safetensors, save_safetensors, split_spec
 
 #: File suffixes searched for a name, in order of preference.
 SUFFIXES = (".json", ".npy", ".npz", ".mat")
@@ -160,8 +160,11 @@ def save_kernel(kernel: Kernel, path) -> None:
         arrays.save_npz(kernel, path)
     elif suffix == ".mat":
         path.write_text(arrays.to_vips_matrix(kernel), encoding="utf-8")
+    elif suffix == SAFETENSORS:
+        save_safetensors(kernel, path)
     else:
-        raise KernelError(f"cannot write {str(path)!r}: accepted suffixes: {', '.join(SUFFIXES)}")
+        accepted = ", ".join((*SUFFIXES, SAFETENSORS))
+        raise KernelError(f"cannot write {str(path)!r}: accepted suffixes: {accepted}")
 
 
 def all_names(search_path=None) -> list[str]:

@@ -224,3 +224,36 @@ def load_safetensors(path: Path, key: str | None, name: str | None = None) -> Ke
         bias=bias,
         source=str(path),
     )
+
+
+def save_safetensors(kernel: Kernel, path: Path) -> None:
+    """Write ``kernel``'s weight (and bias) as float64 tensors ``weight`` and ``bias``:
+    ``-k file.safetensors:weight`` loads it back. Banks are saved as JSON only.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     save_safetensors(Kernel("k", [[1.0, 2.0]]), Path(d, "k.safetensors"))
+    ...     load_safetensors(Path(d, "k.safetensors"), "weight").weight.tolist()
+    [[1.0, 2.0]]
+    """
+    if kernel.is_bank:
+        raise KernelError(f"kernel {kernel.name!r}: save banks as .json")
+    tensors = {"weight": kernel.weight}
+    if kernel.bias is not None:
+        tensors["bias"] = kernel.bias
+    header: dict = {"__metadata__": {"format": "convcli"}}
+    chunks, offset = [], 0
+    for key, array in tensors.items():
+        data = np.ascontiguousarray(array, dtype="<f8").tobytes()
+        header[key] = {
+            "dtype": "F64",
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned, as the library writes
+    path.write_bytes(len(text).to_bytes(8, "little") + text + b"".join(chunks))
