@@ -56,13 +56,13 @@ class Param:
         """``text`` as this parameter's type, checked against its range."""
         word = _TYPE_WORDS[self.kind]
         if self.kind is str:
-            value = text.strip().lower()
-            if value not in self.choices:
+            word = text.strip().lower()
+            if word not in self.choices:
                 raise KernelError(
                     f"{where}: {name} must be one of {', '.join(self.choices)}, got {text!r}"
-                    + suggest(value, self.choices)
+                    + suggest(word, self.choices)
                 )
-            return value
+            return word
         if self.kind is bool:
             value = _BOOLS.get(text.strip().lower())
             if value is None:

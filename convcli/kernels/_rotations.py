@@ -36,7 +36,8 @@ def turn45(weight: np.ndarray) -> np.ndarray:
     """
     out = np.array(weight, copy=True)
     for i, (r, c) in enumerate(RING):
-        out[..., r, c] = weight[(..., *RING[(i + 1) % len(RING)])]
+        r_next, c_next = RING[(i + 1) % len(RING)]
+        out[..., r, c] = weight[..., r_next, c_next]
     return out
 
 
