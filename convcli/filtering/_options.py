@@ -42,7 +42,7 @@ def _normalize_flag(value: object) -> bool | None:
 
 def _finite_number(name: str):
     def check(value: object) -> float:
-        if not isinstance(value, numbers.Real) or not np.isfinite(value):
+        if not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
             raise ParameterError(f"{name} must be a finite number, got {value!r}")
         return float(value)
 

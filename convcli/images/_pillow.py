@@ -137,6 +137,7 @@ def kept_mode(frame: Image.Image, name: str) -> str:
     """The mode convcli reads ``frame`` as: palette expanded, 1-bit as L, I;16* as I;16."""
     if frame.mode in ("P", "PA"):
         transparent = frame.mode == "PA" or "transparency" in frame.info
+        assert frame.palette is not None  # a P or PA image has one
         transparent = transparent or frame.palette.mode == "RGBA"
         grey = _grey_palette(frame)
         return ("L" if grey else "RGB") + ("A" if transparent else "")
@@ -153,6 +154,7 @@ def kept_mode(frame: Image.Image, name: str) -> str:
 
 def _grey_palette(frame: Image.Image) -> bool:
     """True when every palette entry the frame uses is a grey (R = G = B)."""
+    assert frame.palette is not None  # only asked of P and PA images
     palette = np.frombuffer(frame.palette.tobytes(), np.uint8)
     step = len(frame.palette.mode)
     entries = palette[: len(palette) // step * step].reshape(-1, step)
@@ -235,7 +237,7 @@ def read_frames(image: Image.Image, name: str, max_pixels: int | None = None):
     mode = common_mode(modes, name)
     frames = [to_array(frame, mode) for frame in images]
     if len(frames) > 1:
-        frames, mode = _narrowed(frames, mode, modes[0], image.format)
+        frames, mode = _narrowed(frames, mode, modes[0], image.format or "")
     metadata = metadata_of(image)
     if len(images) > 1 or image.format in ("GIF", "WEBP") and durations[0] is not None:
         if all(d is not None for d in durations):
@@ -253,7 +255,7 @@ _EXIF_IFDS = (0x8769, 0x8825)  # Exif and GPS sub-directories
 def metadata_of(image: Image.Image) -> dict:
     """ICC profile, EXIF (bytes, as Pillow gives them) and DPI of an opened image."""
     info = image.info
-    metadata = {}
+    metadata: dict[str, object] = {}
     for key in ("icc_profile", "exif"):
         if info.get(key):
             metadata[key] = bytes(info[key])
@@ -261,7 +263,7 @@ def metadata_of(image: Image.Image) -> dict:
         exif = _tiff_exif(image)
         if exif:
             metadata["exif"] = exif
-    if "dpi" in info and (image.format != "TIFF" or 282 in image.tag_v2):
+    if "dpi" in info and (image.format != "TIFF" or 282 in getattr(image, "tag_v2", {})):
         metadata["dpi"] = tuple(float(v) for v in info["dpi"])
     return metadata
 

@@ -72,7 +72,7 @@ def read_image(source, *, max_pixels: int | None = None) -> ImageData:
         return ImageData([array], layout, "PNG", image.mode, pillow_io.metadata_of(image))
     mode = image.mode  # of the first frame: reading the others moves on
     frames, layout, metadata = pillow_io.read_frames(image, name, max_pixels)
-    fmt = "JPEG" if image.format == "MPO" else image.format
+    fmt = "JPEG" if image.format == "MPO" else image.format or ""
     if fmt == "JPEG":
         frames = frames[:1]  # MPO: the main picture; the others are previews or views
     return ImageData(frames, layout, fmt, mode, metadata)
