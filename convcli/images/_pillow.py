@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
+from convcli.choices import FORMATS
 from convcli.errors import ImageError
 from convcli.images import _cstderr as cstderr
 from convcli.images._gif import palette_frame
@@ -20,6 +21,11 @@ from convcli.images._gif import palette_frame
 # prints them to stderr when the application has not configured logging. The exception
 # that follows becomes convcli's one-line error.
 logging.getLogger("PIL").addHandler(logging.NullHandler())
+
+#: What the refusal of an unknown file lists: PNG, JPEG, TIFF, BMP, WebP, GIF or .npy.
+_SHOWN = {"WEBP": "WebP", "NPY": ".npy"}
+_READABLE = ", ".join(_SHOWN.get(f, f) for f in list(FORMATS)[:-1])
+_READABLE += " or " + _SHOWN.get(list(FORMATS)[-1], list(FORMATS)[-1])
 
 # Pillow mode of a decoded frame -> the mode convcli keeps (before reading it into an array).
 _KEPT = {
@@ -114,8 +120,7 @@ def open_image(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
                 "or corrupt; re-export or re-download it"
             ) from None
         raise ImageError(
-            f"cannot read {name}: not an image convcli can read "
-            "(PNG, JPEG, TIFF, BMP, WebP, GIF or .npy)"
+            f"cannot read {name}: not an image convcli can read ({_READABLE})"
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"cannot read {name}: corrupt or unsupported image ({exc})") from None
