@@ -20,6 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from convcli.errors import ParameterError
@@ -30,7 +31,20 @@ T = TypeVar("T")
 THREAD_VARIABLES = ("CONVCLI_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 _lock = threading.Lock()
-_state: dict[str, Any] = {"threads": None, "pool": None, "pool_size": 0}
+
+
+@dataclass
+class _Settings:
+    """The process-wide settings and the shared pool (guarded by ``_lock`` where it changes)."""
+
+    threads: int | None = None  # set_threads(); None: CONVCLI_THREADS, else every core
+    pool: ThreadPoolExecutor | None = None
+    pool_size: int = 0
+    blas_limit: Any = None  # threadpoolctl's limit while blas_single_threaded() is entered
+    blas_users: int = 0
+
+
+_state = _Settings()
 #: Per calling thread: a thread count that overrides ``_state`` (see threads_in_this_thread).
 _local = threading.local()
 
@@ -80,15 +94,14 @@ def get_threads() -> int:
     local = getattr(_local, "threads", None)
     if local is not None:
         return int(local)
-    if _state["threads"] is None:
+    if _state.threads is None:
         return _threads_from_env()
-    return int(_state["threads"])
+    return _state.threads
 
 
 def configured_threads() -> int | None:
     """The count given to :func:`set_threads`, or None when the default applies."""
-    value: int | None = _state["threads"]
-    return value
+    return _state.threads
 
 
 def set_threads(n: int | None) -> None:
@@ -108,7 +121,7 @@ def set_threads(n: int | None) -> None:
     1
     >>> set_threads(None)
     """
-    _state["threads"] = None if n is None else _check_count(n)
+    _state.threads = None if n is None else _check_count(n)
 
 
 @contextlib.contextmanager
@@ -155,15 +168,14 @@ def worker_environment(threads: int) -> dict[str, str]:
 
 def _pool(threads: int) -> ThreadPoolExecutor:
     with _lock:
-        if _state["pool"] is None or _state["pool_size"] != threads:
-            if _state["pool"] is not None:
-                _state["pool"].shutdown(wait=False)
-            _state["pool"] = ThreadPoolExecutor(
+        if _state.pool is None or _state.pool_size != threads:
+            if _state.pool is not None:
+                _state.pool.shutdown(wait=False)
+            _state.pool = ThreadPoolExecutor(
                 threads, thread_name_prefix="convcli", initializer=_mark_worker
             )
-            _state["pool_size"] = threads
-        pool: ThreadPoolExecutor = _state["pool"]
-        return pool
+            _state.pool_size = threads
+        return _state.pool
 
 
 def _mark_worker() -> None:
@@ -190,7 +202,6 @@ def run_tasks(fn: Callable[[T], object], tasks: Iterable[T]) -> None:
         pass
 
 
-_blas: dict[str, Any] = {"limit": None, "users": 0}
 _blas_lock = threading.Lock()
 
 
@@ -206,15 +217,15 @@ def blas_single_threaded() -> Iterator[None]:
     from threadpoolctl import ThreadpoolController  # noqa: PLC0415
 
     with _blas_lock:
-        if _blas["users"] == 0:
+        if _state.blas_users == 0:
             # A fresh look each time (0.3 ms): a BLAS loaded since (SciPy's) is limited too.
-            _blas["limit"] = ThreadpoolController().limit(limits=1, user_api="blas")
-        _blas["users"] += 1
+            _state.blas_limit = ThreadpoolController().limit(limits=1, user_api="blas")
+        _state.blas_users += 1
     try:
         yield
     finally:
         with _blas_lock:
-            _blas["users"] -= 1
-            if _blas["users"] == 0:
-                _blas["limit"].restore_original_limits()
-                _blas["limit"] = None
+            _state.blas_users -= 1
+            if _state.blas_users == 0:
+                _state.blas_limit.restore_original_limits()
+                _state.blas_limit = None

@@ -51,7 +51,8 @@ class ConvGeometry:
     @property
     def extent_hw(self) -> tuple[int, int]:
         """Height and width the dilated kernel spans."""
-        return tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_hw, strict=True))
+        (dh, dw), (kh, kw) = self.dilation, self.kernel_hw
+        return dh * (kh - 1) + 1, dw * (kw - 1) + 1
 
 
 def working_dtype(dtype) -> np.dtype:

@@ -10,6 +10,8 @@ Per-channel kernels only (``C_in / groups == 1``); each output channel has its o
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from convcli.engine._direct import (
@@ -52,7 +54,9 @@ def kernel_rank(kernel2d: np.ndarray, dtype=np.float32) -> int:
     return int(np.count_nonzero(s > rank_tolerance(k.shape, dtype) * s[0]))
 
 
-def low_rank_factors(kernel2d: np.ndarray, dtype=np.float32):
+def low_rank_factors(
+    kernel2d: np.ndarray, dtype: Any = np.float32
+) -> tuple[np.ndarray, np.ndarray]:
     """``(u, v)`` with ``kernel2d ~= sum_t outer(u[t], v[t])``: shapes ``(r, kh)``, ``(r, kw)``.
 
     ``r`` is :func:`kernel_rank`. The factors come from cross approximation: take the

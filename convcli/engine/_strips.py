@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,7 +34,15 @@ STRIP_BYTES = 1024 * 1024
 #: A strip smaller than this is not worth a thread hand-over (small images run inline).
 MIN_STRIP_BYTES = 64 * 1024
 
-_state: dict[str, int | None] = {"strip_rows": None}
+
+@dataclass
+class EngineConfig:
+    """Process-wide engine settings (the thread count is :mod:`convcli.parallel`'s)."""
+
+    strip_rows: int | None = None  # forced strip height; None: sized to the cache
+
+
+_config = EngineConfig()
 #: Per calling thread: reusable scratch buffers.
 _local = threading.local()
 
@@ -50,7 +59,7 @@ def set_strip_rows(rows: int | None) -> None:
     """
     if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool) or rows < 1):
         raise ParameterError(f"strip rows must be a positive int, got {rows!r}")
-    _state["strip_rows"] = rows
+    _config.strip_rows = rows
 
 
 @contextlib.contextmanager
@@ -63,7 +72,7 @@ def engine_settings(threads: int | None = None, strip_rows: int | None = None):
     ...     get_threads()
     1
     """
-    saved_threads, saved_rows = configured_threads(), _state["strip_rows"]
+    saved_threads, saved_rows = configured_threads(), _config.strip_rows
     try:
         if threads is not None:
             set_threads(threads)
@@ -72,7 +81,7 @@ def engine_settings(threads: int | None = None, strip_rows: int | None = None):
         yield
     finally:
         set_threads(saved_threads)
-        _state["strip_rows"] = saved_rows
+        _config.strip_rows = saved_rows
 
 
 def strip_rows(
@@ -80,8 +89,8 @@ def strip_rows(
 ) -> int:
     """Output rows per strip: ``budget`` bytes of ``row_bytes`` rows, and enough strips
     to keep every thread busy (unless forced by :func:`set_strip_rows`)."""
-    if _state["strip_rows"] is not None:
-        return min(_state["strip_rows"], out_rows)
+    if _config.strip_rows is not None:
+        return min(_config.strip_rows, out_rows)
     rows = max(1, budget // max(1, row_bytes))
     # At least ~4 strips per thread when the image allows it, for load balance, but not
     # strips so small that handing them to threads costs more than computing them.

@@ -19,7 +19,7 @@ from convcli.choices import DEPTHS, OUTPUT_MAPS, choice_message
 from convcli.errors import ParameterError
 
 #: The dtype each ``--depth`` means.
-DEPTH_DTYPES = dict(
+DEPTH_DTYPES: dict[str, np.dtype] = dict(
     zip(DEPTHS, (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32)), strict=True)
 )
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +42,7 @@ def _normalize_flag(value: object) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _flag(name: str):
+def _flag(name: str) -> Callable[[object], bool]:
     def check(value: object) -> bool:
         if value not in (True, False):
             raise ParameterError(f"{name} must be True or False, got {value!r}")
@@ -49,16 +51,18 @@ def _flag(name: str):
     return check
 
 
-def _finite_number(name: str):
+def _finite_number(name: str) -> Callable[[object], float]:
     def check(value: object) -> float:
-        if not isinstance(value, numbers.Real) or not np.isfinite(value):
+        if not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
             raise ParameterError(f"{name} must be a finite number, got {value!r}")
         return float(value)
 
     return check
 
 
-def _one_of(name: str, accepted: tuple[str, ...], optional: bool = False):
+def _one_of(
+    name: str, accepted: tuple[str, ...], optional: bool = False
+) -> Callable[[object], str | None]:
     def check(value: object) -> str | None:
         if value is None and optional:
             return None
@@ -70,7 +74,7 @@ def _one_of(name: str, accepted: tuple[str, ...], optional: bool = False):
 
 
 #: How each option's user value (an int for a pair, an alias, ...) becomes its normal form.
-_NORMALIZERS = {
+_NORMALIZERS: dict[str, Callable[[Any], Any]] = {
     "padding_mode": normalize_padding_mode,
     "padding": _padding,
     "stride": lambda v: int_pair(v, "stride", 1),

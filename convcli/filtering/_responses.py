@@ -6,7 +6,7 @@ Used by :mod:`convcli.filtering._frame`. Works on ``(C, H, W)`` float arrays and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -184,7 +184,12 @@ def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:
     stack = np.stack(responses)
     if how == "magnitude":
         return np.sqrt(np.sum(stack * stack, axis=0))
-    ops = {"max": np.max, "min": np.min, "sum": np.sum, "mean": np.mean}
+    ops: dict[str, Callable[..., np.ndarray]] = {
+        "max": np.max,
+        "min": np.min,
+        "sum": np.sum,
+        "mean": np.mean,
+    }
     if how not in ops:
         raise KernelError(f"bank {name} has combine {how!r}; accepted: magnitude, {', '.join(ops)}")
     return ops[how](stack, axis=0)
@@ -205,6 +210,7 @@ def pads_for(size, opts: FilterOptions) -> tuple[int, int, int, int]:
         return (0, 0, 0, 0)
     if opts.padding == "same":  # with a stride too: the stride-1 result is sampled
         return same_pads(size, opts.dilation)
+    assert not isinstance(opts.padding, str)  # normalised: 'same', 'valid' or a pair
     ph, pw = opts.padding
     return (ph, ph, pw, pw)
 

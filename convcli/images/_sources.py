@@ -78,6 +78,7 @@ def read_all(source, name: str) -> bytes:
         else:
             data = _read_bounded(source, limit)
         if data is None:
+            assert limit is not None  # only a bounded read gives up
             raise ImageError(
                 f"cannot read {name}: it holds more than {limit / 2**30:.3g} GiB, a quarter of "
                 "the memory available, which decoding and filtering it would need (an endless "

@@ -89,7 +89,7 @@ def _unpremultiply(frame: np.ndarray) -> np.ndarray:
 
 
 def _metadata(page) -> dict:
-    metadata = {}
+    metadata: dict[str, object] = {}
     tags = page.tags
     if _ICC in tags:
         metadata["icc_profile"] = bytes(tags[_ICC].value)
@@ -155,7 +155,7 @@ def encode(frames: list[np.ndarray], layout: str, metadata: dict) -> bytes:
 
     photometric = {"L": "minisblack", "LA": "minisblack", "RGB": "rgb", "RGBA": "rgb"}
     photometric["CMYK"] = "separated"
-    options = {
+    options: dict[str, object] = {
         "photometric": photometric.get(layout, "minisblack"),
         "planarconfig": "contig" if frames[0].shape[2] > 1 else None,
         "compression": "zlib",

@@ -75,7 +75,8 @@ def _number(value, label: str, where: str) -> float:
 
 def nested_array(data, label: str, where: str, ranks=(2, 4)):
     """Nested lists -> (flat float list, shape); refuse ragged, empty, non-numeric data."""
-    shape, node = [], data
+    shape: list[int] = []
+    node = data
     while isinstance(node, list) and len(shape) <= 4:
         if not node:
             raise KernelError(f"{where}: {label} is empty (a kernel needs at least one value)")

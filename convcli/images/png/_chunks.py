@@ -20,7 +20,7 @@ _COLOUR_TYPES = {0: "L", 2: "RGB", 4: "LA", 6: "RGBA"}
 _EXIF_PREFIX = b"Exif\x00\x00"
 
 
-def chunks(data: bytes):
+def chunks(data: bytes | memoryview):
     """Yield ``(type, body)`` for every chunk of a PNG, stopping at IEND or the data's end.
 
     Examples

@@ -21,7 +21,7 @@ import contextlib
 import io
 import struct
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from zlib_ng import zlib_ng as zlib
@@ -186,7 +186,7 @@ def _check(array, level, threads, name: str) -> None:
         isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
     ):
         raise ParameterError(f"threads must be a positive int, got {threads!r}")
-    shape = getattr(array, "shape", ())
+    shape: tuple[int, ...] = tuple(getattr(array, "shape", ()))
     if len(shape) != 3 or not 1 <= shape[2] <= 4 or array.dtype not in (np.uint8, np.uint16):
         raise ImageError(
             f"cannot write {name}: PNG holds (H, W, C) uint8 or uint16 arrays with 1 to 4 "
@@ -274,7 +274,7 @@ def _deflated(array, pieces, level: int, threads: int):
         return
     pool = ThreadPoolExecutor(threads, thread_name_prefix="convcli-png")
     try:
-        running = deque()
+        running: deque[Future[bytes]] = deque()
         for task in tasks:
             running.append(pool.submit(_deflate_piece, *task))
             if len(running) > 2 * threads:  # bounded: memory stays a few pieces
