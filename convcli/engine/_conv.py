@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convcli.engine import _missing
 from convcli.engine._padding import check_fits, normalize_padding_mode
 from convcli.errors import ParameterError
 
@@ -247,6 +248,9 @@ def conv2d(
     groups=1,
     padding_mode="zeros",
     method="auto",
+    *,
+    nan_policy="propagate",
+    mask=None,
 ):
     """2-D cross-correlation with the semantics of PyTorch's ``nn.Conv2d`` / ``F.conv2d``.
 
@@ -281,6 +285,18 @@ def conv2d(
         dtype's rounding; direct and separable give the same bits for any thread count.
         ``'precise'`` is ``'auto'`` without the FFT, whose error is relative to the
         image's largest values rather than to each output sample.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        What a missing sample (NaN, or False in ``mask``) does. ``'propagate'`` (default):
+        as PyTorch, NaN over every output whose window holds it, through any tap, with
+        every method (the FFT included). ``'omit'``: normalized convolution, per
+        (output, input) channel pair ``(sum_V w x) / (sum_V w) * (sum w)`` over the valid
+        taps ``V`` (astropy's ``nan_treatment='interpolate'`` with
+        ``normalize_kernel=False``); NaN where no weight is valid; infinite samples are
+        left out too; a pair of weights summing to 0 is refused. ``'raise'``: refuse
+        input with missing samples. See :mod:`convcli.engine._missing`.
+    mask : array_like of bool, optional
+        Broadcastable to ``input``; True = valid sample, False = missing (combined with
+        NaN). Padded samples follow ``padding_mode`` (``'zeros'`` pads valid zeros).
 
     Returns
     -------
@@ -297,7 +313,8 @@ def conv2d(
         padding mode or method, a weight or bias that is not finite in the working dtype,
         or padding/dilation whose padded input would not fit in this machine's memory
         (checked before anything is allocated); the message names the values and what
-        to change.
+        to change. Also for ``nan_policy='raise'`` on missing samples (how many), and
+        ``'omit'`` with weights summing to zero.
 
     Examples
     --------
@@ -311,10 +328,15 @@ def conv2d(
     >>> conv2d(x, w, padding="same", padding_mode="replicate").shape
     (1, 1, 4, 4)
     """
+    policy = _missing.check_nan_policy(nan_policy)
     x, w, b, geometry, unbatched = prepare(
         input, weight, bias, stride, padding, dilation, groups, padding_mode, method
     )
-    out = run_method(x, w, b, geometry)
+    if mask is not None:
+        mask = _missing.mask_4d(mask, np.shape(input), unbatched)
+    out = _missing.conv_missing(x, w, b, geometry, policy, mask)
+    if out is None:
+        out = run_method(x, w, b, geometry)
     return out[0] if unbatched else out
 
 
