@@ -117,6 +117,12 @@ def refuse_missing(x: np.ndarray, mask) -> None:
     samples, saying how many."""
     nans = int(np.count_nonzero(np.isnan(x)))
     masked = 0 if mask is None else int(np.count_nonzero(~np.broadcast_to(mask, x.shape)))
+    refuse_counts(nans, masked)
+
+
+def refuse_counts(nans: int, masked: int) -> None:
+    """The :class:`ParameterError` of ``nan_policy='raise'`` for ``nans`` NaN samples and
+    ``masked`` samples the mask marks missing (nothing when both are 0)."""
     if not nans and not masked:
         return
     what = f"{nans} NaN sample{'s' * (nans != 1)}"
