@@ -243,21 +243,25 @@ def omit(x, w, b, geometry, missing) -> np.ndarray:
         den_w, index = pairs, np.arange(p_count)
         den_geometry = pair_geometry
     index = np.asarray(index).ravel()
+    # The valid samples, padded by the padding mode; zeros padding adds valid zeros.
+    valid = (~missing).astype(x.dtype)
+    den_geometry["batch"] = n_m
+    if geometry.padding_mode == "zeros" and any(geometry.pads):
+        top, bottom, left, right = geometry.pads
+        valid = np.pad(valid, [(0, 0), (0, 0), (top, bottom), (left, right)], constant_values=1)
+        den_geometry.update(pads=(0, 0, 0, 0), in_hw=valid.shape[2:])
     den_method = _resolved(den_w, dataclasses.replace(geometry, **den_geometry), True)
-    lost = _run(
-        missing.astype(x.dtype), den_w, geometry, batch=n_m, method=den_method, **den_geometry
-    )
+    den = _run(valid, den_w, geometry, method=den_method, **den_geometry)
     w64 = den_w[:, 0].astype(np.float64)
     sums = w64.sum(axis=(1, 2))
     absolute = np.abs(w64).sum(axis=(1, 2))
     shape = (1, -1, 1, 1)
-    den = sums.astype(x.dtype).reshape(shape) - lost
     refine = np.abs(den) < (REFINE_ABS * absolute).astype(x.dtype).reshape(shape)
     if "fft" in (method, den_method):
         refine |= np.abs(den) < (REFINE_FFT * np.abs(sums)).astype(x.dtype).reshape(shape)
     refine &= (absolute > 0).reshape(shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = sums.astype(x.dtype).reshape(shape) / den  # exactly 1 where nothing is lost
+        ratio = sums.astype(x.dtype).reshape(shape) / den
     ratio[:, absolute == 0] = 0  # an all-zero pair contributes nothing, holes or not
     ratio[refine] = 1  # recomputed below
     out = num
