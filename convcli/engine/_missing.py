@@ -98,7 +98,11 @@ def missing_samples(x: np.ndarray, mask, policy: str):
     NaN samples are missing (and infinite ones under ``omit``), as are the samples where
     ``mask`` (already :func:`mask_4d`) is False.
     """
-    bad = np.isnan(x) if policy != "omit" else ~np.isfinite(x)
+    if policy == "omit":
+        bad = np.isfinite(x)
+        np.logical_not(bad, out=bad)
+    else:
+        bad = np.isnan(x)
     any_bad = bool(bad.any())
     masked = None if mask is None else ~mask
     if masked is not None and not masked.any():
@@ -244,7 +248,8 @@ def omit(x, w, b, geometry, missing) -> np.ndarray:
         den_geometry = pair_geometry
     index = np.asarray(index).ravel()
     # The valid samples, padded by the padding mode; zeros padding adds valid zeros.
-    valid = (~missing).astype(x.dtype)
+    valid = np.empty(missing.shape, x.dtype)
+    np.logical_not(missing, out=valid)
     den_geometry["batch"] = n_m
     if geometry.padding_mode == "zeros" and any(geometry.pads):
         top, bottom, left, right = geometry.pads
@@ -252,21 +257,37 @@ def omit(x, w, b, geometry, missing) -> np.ndarray:
         den_geometry.update(pads=(0, 0, 0, 0), in_hw=valid.shape[2:])
     den_method = _resolved(den_w, dataclasses.replace(geometry, **den_geometry), True)
     den = _run(valid, den_w, geometry, method=den_method, **den_geometry)
+    del valid
     w64 = den_w[:, 0].astype(np.float64)
     sums = w64.sum(axis=(1, 2))
     absolute = np.abs(w64).sum(axis=(1, 2))
     shape = (1, -1, 1, 1)
-    refine = np.abs(den) < (REFINE_ABS * absolute).astype(x.dtype).reshape(shape)
+    # where the denominator may be inexact enough to matter: recomputed from the taps
+    limit = REFINE_ABS * absolute
     if "fft" in (method, den_method):
-        refine |= np.abs(den) < (REFINE_FFT * np.abs(sums)).astype(x.dtype).reshape(shape)
-    refine &= (absolute > 0).reshape(shape)
+        limit = np.maximum(limit, REFINE_FFT * np.abs(sums))
+    refine = np.abs(den) < limit.astype(x.dtype).reshape(shape)
+    # ... except where no tap of a non-negative kernel is valid: a sum of weights smaller
+    # than half the least positive one, when that is far above the rounding, is 0: NaN
+    empty = _empty_threshold(w64, absolute, x.dtype)
+    nothing = None
+    if (empty > 0).any() and refine.any():
+        nothing = den < empty.astype(x.dtype).reshape(shape)
+        refine &= ~nothing
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = sums.astype(x.dtype).reshape(shape) / den
+        ratio = np.divide(sums.astype(x.dtype).reshape(shape), den, out=den)
+    if nothing is not None:
+        ratio[nothing] = np.nan
     ratio[:, absolute == 0] = 0  # an all-zero pair contributes nothing, holes or not
-    ratio[refine] = 1  # recomputed below
+    flagged = refine.any()
+    if flagged:
+        ratio[refine] = 1  # recomputed below
     out = num
-    out *= ratio[:, index]
-    if refine.any():
+    if ratio.shape[1] == 1 or np.array_equal(index, np.arange(p_count)):
+        out *= ratio
+    else:
+        out *= ratio[:, index]
+    if flagged:
         _refine(out, filled, missing, pairs, index, refine, sums, absolute, geometry)
     if c_in_g > 1:  # sum each output's pairs: (N, G, c_in_g, c_out_g, H, W) over c_in_g
         n, _, ho, wo = out.shape
@@ -275,6 +296,16 @@ def omit(x, w, b, geometry, missing) -> np.ndarray:
     if b is not None:
         out += b.reshape(shape)
     return out
+
+
+def _empty_threshold(w64: np.ndarray, absolute: np.ndarray, dtype) -> np.ndarray:
+    """Per distinct weight ``(U, kH, kW)``: a denominator below this means no valid tap (half
+    the least positive weight of a non-negative kernel, when above 1e-4 of its sum in
+    float32, 1e-10 in float64, far above any method's rounding); 0 where it cannot tell."""
+    positive = np.where(w64 > 0, w64, np.inf).min(axis=(1, 2)) / 2
+    floor = (1e-4 if np.dtype(dtype) == np.float32 else 1e-10) * absolute
+    usable = (w64 >= 0).all(axis=(1, 2)) & (positive > floor) & np.isfinite(positive)
+    return np.where(usable, positive, 0.0)
 
 
 def _refine(out, filled, missing, pairs, index, refine, sums, absolute, geometry):
