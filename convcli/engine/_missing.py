@@ -301,11 +301,11 @@ def omit(x, w, b, geometry, missing) -> np.ndarray:
 def _empty_threshold(w64: np.ndarray, absolute: np.ndarray, dtype) -> np.ndarray:
     """Per distinct weight ``(U, kH, kW)``: a denominator below this means no valid tap (half
     the least positive weight of a non-negative kernel, when above 1e-4 of its sum in
-    float32, 1e-10 in float64, far above any method's rounding); 0 where it cannot tell."""
+    float32, 1e-10 in float64, far above any method's rounding); -inf where it cannot tell."""
     positive = np.where(w64 > 0, w64, np.inf).min(axis=(1, 2)) / 2
     floor = (1e-4 if np.dtype(dtype) == np.float32 else 1e-10) * absolute
     usable = (w64 >= 0).all(axis=(1, 2)) & (positive > floor) & np.isfinite(positive)
-    return np.where(usable, positive, 0.0)
+    return np.where(usable, positive, -np.inf)
 
 
 def _refine(out, filled, missing, pairs, index, refine, sums, absolute, geometry):
