@@ -276,6 +276,12 @@ def omit(x, w, b, geometry, missing) -> np.ndarray:
         refine &= ~nothing
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.divide(sums.astype(x.dtype).reshape(shape), den, out=den)
+    # where no weight is lost the result is the ordinary one, bit for bit (for every band)
+    eps = float(np.finfo(x.dtype).eps)
+    one = np.abs(ratio - 1) <= (8 * eps * absolute / np.maximum(np.abs(sums), 1e-300)).astype(
+        x.dtype
+    ).reshape(shape)
+    ratio[one] = 1
     if nothing is not None:
         ratio[nothing] = np.nan
     ratio[:, absolute == 0] = 0  # an all-zero pair contributes nothing, holes or not

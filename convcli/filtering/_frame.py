@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from convcli.engine._conv import int_pair
+from convcli.engine._missing import NAN_POLICIES
+from convcli.filtering import _missing
 from convcli.errors import KernelError, ParameterError
 from convcli.filtering._levels import (
     DEPTHS,
@@ -88,6 +90,14 @@ class FilterOptions:
         ``scale * x + offset`` before the output map, in output grey levels.
     depth : {'8', '16', '32f'} or None
         Output sample type; None keeps the input's.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        Missing samples (NaN, ``nodata``, a mask): spread over each kernel's reach (as
+        PyTorch), filled by normalized convolution, or refused
+        (:mod:`convcli.filtering._missing`).
+    nodata : float or None
+        Samples equal to it are missing; missing output samples are written as it.
+    preserve_missing : bool
+        Keep the missing input samples missing in the output (else write the filled value).
     """
 
     padding_mode: str = "reflect"
@@ -101,6 +111,9 @@ class FilterOptions:
     scale: float = 1.0
     offset: float = 0.0
     depth: str | None = None
+    nan_policy: str = "propagate"
+    nodata: float | None = None
+    preserve_missing: bool = True
 
     def __post_init__(self):
         from convcli.engine._padding import normalize_padding_mode
@@ -128,6 +141,13 @@ class FilterOptions:
         if self.depth is not None:
             fix(self, "depth", str(self.depth).lower())
             _choice("depth", self.depth, tuple(DEPTHS))
+        _choice("nan policy", self.nan_policy, NAN_POLICIES)
+        if self.nodata is not None:
+            if not isinstance(self.nodata, numbers.Real) or np.isinf(self.nodata):
+                raise ParameterError(f"nodata must be a number or NaN, got {self.nodata!r}")
+            fix(self, "nodata", float(self.nodata))
+        if self.preserve_missing not in (True, False):
+            raise ParameterError(f"preserve_missing must be True or False, got {self.preserve_missing!r}")
 
     @classmethod
     def from_kwargs(cls, **options) -> FilterOptions:
@@ -165,7 +185,9 @@ def as_kernels(kernels) -> tuple:
     return tuple(result)
 
 
-def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.ndarray:
+def filter_image(
+    array, kernels, *, layout: str | None = None, mask=None, **options
+) -> np.ndarray:
     """Filter one image with a chain of kernels: the in-memory core of ``convcli apply``.
 
     Parameters
@@ -182,10 +204,13 @@ def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.
         arbitrary channels); a final ``A`` marks alpha. Default: from the channel count
         (1 ``L``, 2 ``LA``, 3 ``RGB``, 4 ``RGBA``, else ``''``): pass ``layout='CMYK'``
         for CMYK.
+    mask : ndarray of bool or 'alpha', optional
+        ``(H, W)``, True = valid sample (False: missing, as NaN and ``nodata``); ``'alpha'``:
+        the alpha channel's zeros are the missing samples (alpha is kept as it is).
     **options
         The fields of :class:`FilterOptions`: ``padding_mode``, ``padding``, ``stride``,
         ``dilation``, ``normalize``, ``channel_mode``, ``alpha``, ``output_map``,
-        ``scale``, ``offset``, ``depth``.
+        ``scale``, ``offset``, ``depth``, ``nan_policy``, ``nodata``, ``preserve_missing``.
 
     Returns
     -------
@@ -221,7 +246,7 @@ def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.
     array([[128, 108]], dtype=uint8)
     """
     opts = FilterOptions.from_kwargs(**options)
-    out, _ = filter_frame(array, as_kernels(kernels), layout, opts)
+    out, _ = filter_frame(array, as_kernels(kernels), layout, opts, mask=mask)
     return out
 
 
@@ -246,11 +271,12 @@ def _premultiply_problem(kernel, opts: FilterOptions) -> str | None:
     return None
 
 
-def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the image"):
+def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the image", mask=None):
     """Filter one frame; returns ``(result, layout of the result)``.
 
     ``kernels`` is a tuple of :class:`~convcli.kernels._kernel.Kernel`, ``opts`` a
-    :class:`FilterOptions`, ``name`` how error messages call the image.
+    :class:`FilterOptions`, ``name`` how error messages call the image, ``mask`` as
+    :func:`filter_image`'s.
     """
     frame = np.asarray(array)
     squeeze = frame.ndim == 2
@@ -269,11 +295,32 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
     out_dtype = output_dtype(frame.dtype, opts.depth)
     top = max_value(out_dtype)
     x = to_working(np.moveaxis(frame, 2, 0), out_dtype, working_float(frame.dtype, out_dtype))
+    handle_missing = _missing.active(opts, mask)
+    missing = None
+    if handle_missing:
+        if mask == "alpha" and not layout.endswith("A"):
+            raise ParameterError(f"--mask alpha needs an image with alpha but {name} has none")
+        alpha_index = channels - 1 if layout.endswith("A") else None
+        missing = _missing.find_missing(frame, opts, mask, alpha_index)
+        if opts.nan_policy == "raise" and missing is not None:
+            _missing.refuse(missing, name)
+        _missing.check_kernels(kernels, opts)
+        if missing is not None:
+            x[missing] = 0  # for the range check; NaN below
     check_range(kernels, x, opts, name, out_dtype)
+    if missing is not None:
+        x[missing] = np.nan
 
     alpha_mode = "channel"
     if layout.endswith("A"):
         alpha_mode = opts.alpha or default_alpha(kernels, opts)
+        if handle_missing and (mask == "alpha" or alpha_mode == "premultiply"):
+            if opts.alpha not in (None, "preserve"):
+                raise ParameterError(
+                    f"--alpha {opts.alpha} cannot be used with missing samples (--nodata, "
+                    "--mask, --nan-policy); use --alpha preserve"
+                )
+            alpha_mode = "preserve"  # colour*alpha would mix the holes into alpha
     if alpha_mode == "premultiply":
         for kernel in kernels:
             problem = _premultiply_problem(kernel, opts)
@@ -295,7 +342,13 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
             if alpha is not None:
                 alpha = resample_like(alpha, kernel_hw(kernel), opts)
             colour = affine(kernel, filtered)
+    gone = None
+    if handle_missing:
+        kept = None if missing is None else (missing[:-1] if split else missing)
+        gone = _missing.output_missing(colour, kept, kernels, opts)
     out = map_output(colour, out_dtype, opts.output_map, opts.scale, opts.offset)
+    if gone is not None:
+        _missing.represent(out, gone, opts, out_dtype, name)
     out_layout = _result_layout(colour_layout, frame.shape[2] - split, out.shape[0])
     if alpha is not None:
         alpha_out = map_output(alpha, out_dtype)
