@@ -170,7 +170,9 @@ def test_constant_image_with_holes_stays_constant(method, mode, dtype):
         out = out[..., 3:-3, 2:-2]
     filled = ~np.isnan(out)
     assert filled.mean() > 0.95
-    np.testing.assert_allclose(out[filled], 7.25 * w.sum(), rtol=1e-4 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(
+        out[filled], 7.25 * w.sum(), rtol=1e-4 if dtype == np.float32 else 1e-12
+    )
 
 
 def test_propagate_has_pytorchs_nan_footprint_with_every_method():
@@ -225,9 +227,7 @@ def test_small_denominators_are_exact(method):
     x[0, 0, 10:50, 10:50] = np.nan
     g = np.exp(-0.5 * (np.arange(-12, 13) / 3.0) ** 2)
     w = (np.outer(g, g) + 0.01 * rng.random((25, 25)))[None, None].astype(np.float32)
-    got = convcli.conv2d(
-        x.astype(np.float32), w, padding="same", method=method, nan_policy="omit"
-    )
+    got = convcli.conv2d(x.astype(np.float32), w, padding="same", method=method, nan_policy="omit")
     want, _ = conv2d_missing_reference(x.astype(np.float32), w, pads=(12, 12, 12, 12))
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     ok = ~np.isnan(want)

@@ -48,9 +48,7 @@ def check_nan_policy(policy) -> str:
     """``policy`` normalized, or a :class:`ParameterError` listing the accepted ones."""
     key = policy.strip().lower() if isinstance(policy, str) else policy
     if key not in NAN_POLICIES:
-        raise ParameterError(
-            f"unknown nan_policy {policy!r}; accepted: {', '.join(NAN_POLICIES)}"
-        )
+        raise ParameterError(f"unknown nan_policy {policy!r}; accepted: {', '.join(NAN_POLICIES)}")
     return key
 
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from convcli.engine._conv import conv2d as _conv2d_memory
 from convcli.engine import _missing
+from convcli.engine._conv import conv2d as _conv2d_memory
 from convcli.engine._conv import prepare
 from convcli.engine._padding import source_indices
 from convcli.errors import MissingDependencyError, ParameterError
@@ -114,7 +114,9 @@ def conv2d(
     lost = None
     if mask is not None:  # True where missing: the zeros padding adds valid samples
         m = mask if isinstance(mask, da.Array) else da.asarray(mask)
-        _missing.mask_4d(_stand_in(m, keep_dtype=True), x.shape, unbatched)  # validates shape, dtype
+        _missing.mask_4d(
+            _stand_in(m, keep_dtype=True), x.shape, unbatched
+        )  # validates shape, dtype
         lost = ~da.broadcast_to(m, x.shape)
     if unbatched:
         x = x[None]

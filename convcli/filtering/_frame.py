@@ -30,8 +30,8 @@ import numpy as np
 
 from convcli.engine._conv import int_pair
 from convcli.engine._missing import NAN_POLICIES
-from convcli.filtering import _missing
 from convcli.errors import KernelError, ParameterError
+from convcli.filtering import _missing
 from convcli.filtering._levels import (
     DEPTHS,
     OUTPUT_MAPS,
@@ -147,7 +147,9 @@ class FilterOptions:
                 raise ParameterError(f"nodata must be a number or NaN, got {self.nodata!r}")
             fix(self, "nodata", float(self.nodata))
         if self.preserve_missing not in (True, False):
-            raise ParameterError(f"preserve_missing must be True or False, got {self.preserve_missing!r}")
+            raise ParameterError(
+                f"preserve_missing must be True or False, got {self.preserve_missing!r}"
+            )
 
     @classmethod
     def from_kwargs(cls, **options) -> FilterOptions:
@@ -185,9 +187,7 @@ def as_kernels(kernels) -> tuple:
     return tuple(result)
 
 
-def filter_image(
-    array, kernels, *, layout: str | None = None, mask=None, **options
-) -> np.ndarray:
+def filter_image(array, kernels, *, layout: str | None = None, mask=None, **options) -> np.ndarray:
     """Filter one image with a chain of kernels: the in-memory core of ``convcli apply``.
 
     Parameters
