@@ -298,7 +298,7 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
     handle_missing = _missing.active(opts, mask)
     missing = None
     if handle_missing:
-        if mask == "alpha" and not layout.endswith("A"):
+        if isinstance(mask, str) and not layout.endswith("A"):
             raise ParameterError(f"--mask alpha needs an image with alpha but {name} has none")
         alpha_index = channels - 1 if layout.endswith("A") else None
         missing = _missing.find_missing(frame, opts, mask, alpha_index)
@@ -314,7 +314,7 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
     alpha_mode = "channel"
     if layout.endswith("A"):
         alpha_mode = opts.alpha or default_alpha(kernels, opts)
-        if handle_missing and (mask == "alpha" or alpha_mode == "premultiply"):
+        if handle_missing and (isinstance(mask, str) or alpha_mode == "premultiply"):
             if opts.alpha not in (None, "preserve"):
                 raise ParameterError(
                     f"--alpha {opts.alpha} cannot be used with missing samples (--nodata, "
@@ -348,7 +348,7 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
         gone = _missing.output_missing(colour, kept, kernels, opts)
     out = map_output(colour, out_dtype, opts.output_map, opts.scale, opts.offset)
     if gone is not None:
-        _missing.represent(out, gone, opts, out_dtype, name)
+        _missing.represent(out, gone, opts, out_dtype, name, isinstance(mask, str))
     out_layout = _result_layout(colour_layout, frame.shape[2] - split, out.shape[0])
     if alpha is not None:
         alpha_out = map_output(alpha, out_dtype)

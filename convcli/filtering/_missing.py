@@ -103,13 +103,18 @@ def output_missing(result: np.ndarray, missing, kernels, opts) -> np.ndarray:
     return gone
 
 
-def represent(out: np.ndarray, gone: np.ndarray, opts, out_dtype, name: str) -> None:
+def represent(
+    out: np.ndarray, gone: np.ndarray, opts, out_dtype, name: str, by_alpha: bool = False
+) -> None:
     """Write the missing output samples ``gone`` (C', H', W') of ``out`` (mapped, C', H',
-    W') in place: the no-data value, NaN (float output), or an error saying what to add."""
+    W') in place: the no-data value, NaN (float output), 0 when alpha (``by_alpha``, the
+    mask) marks them, or an error saying what to add."""
     if not gone.any():
         return
     dtype = np.dtype(out_dtype)
-    if opts.nodata is not None:
+    if opts.nodata is None and by_alpha:
+        out[gone] = 0  # transparent: alpha says they are missing
+    elif opts.nodata is not None:
         value = opts.nodata
         if dtype.kind != "f":
             info = np.iinfo(dtype)
