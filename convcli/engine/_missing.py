@@ -28,6 +28,7 @@ import dataclasses
 import numpy as np
 
 from convcli.engine._padding import source_indices
+from convcli.engine._strips import run_tasks
 from convcli.errors import ParameterError
 
 #: What ``nan_policy`` accepts.
@@ -264,33 +265,19 @@ def omit(x, w, b, geometry, missing) -> np.ndarray:
     limit = REFINE_ABS * absolute
     if "fft" in (method, den_method):
         limit = np.maximum(limit, REFINE_FFT * np.abs(sums))
-    refine = np.abs(den) < limit.astype(x.dtype).reshape(shape)
-    # ... except where no tap of a non-negative kernel is valid: a sum of weights smaller
-    # than half the least positive one, when that is far above the rounding, is 0: NaN
-    empty = _empty_threshold(w64, absolute, x.dtype)
-    nothing = None
-    if (empty > 0).any() and refine.any():
-        nothing = den < empty.astype(x.dtype).reshape(shape)
-        refine &= ~nothing
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.divide(sums.astype(x.dtype).reshape(shape), den, out=den)
-    # where no weight is lost the result is the ordinary one, bit for bit (for every band)
-    eps = float(np.finfo(x.dtype).eps)
-    one = np.abs(ratio - 1) <= (8 * eps * absolute / np.maximum(np.abs(sums), 1e-300)).astype(
-        x.dtype
-    ).reshape(shape)
-    ratio[one] = 1
-    if nothing is not None:
-        ratio[nothing] = np.nan
-    ratio[:, absolute == 0] = 0  # an all-zero pair contributes nothing, holes or not
+    refine = np.empty(den.shape, bool)
+    _ratios(den, refine, sums, absolute, limit, w64, den_method != "fft")
+    ratio = den
     flagged = refine.any()
-    if flagged:
-        ratio[refine] = 1  # recomputed below
     out = num
-    if ratio.shape[1] == 1 or np.array_equal(index, np.arange(p_count)):
-        out *= ratio
-    else:
-        out *= ratio[:, index]
+    same = ratio.shape[1] == 1 or np.array_equal(index, np.arange(p_count))
+
+    def scale(rows):  # out *= ratio, a band of rows at a time (in the cache)
+        band = slice(*rows)
+        r = ratio[:, :, band]
+        out[:, :, band] *= r if same else r[:, index]
+
+    run_tasks(scale, _row_bands(out.shape))
     if flagged:
         _refine(out, filled, missing, pairs, index, refine, sums, absolute, geometry)
     if c_in_g > 1:  # sum each output's pairs: (N, G, c_in_g, c_out_g, H, W) over c_in_g
@@ -300,6 +287,45 @@ def omit(x, w, b, geometry, missing) -> np.ndarray:
     if b is not None:
         out += b.reshape(shape)
     return out
+
+
+def _row_bands(shape) -> list[tuple[int, int]]:
+    """Bands of output rows of about 256 K samples: elementwise work stays in the cache."""
+    per_row = max(1, int(np.prod(shape)) // max(shape[-2], 1))
+    rows = max(1, (1 << 18) // per_row)
+    return [(r, min(shape[-2], r + rows)) for r in range(0, shape[-2], rows)]
+
+
+def _ratios(den, refine, sums, absolute, limit, w64, spatial: bool) -> None:
+    """``den`` (N or 1, U, H, W) -> ``sum w / den`` in place, band by band; ``refine`` gets
+    the outputs to recompute exactly (their ratio set to 1). NaN where no tap is valid:
+    after the spatial methods, which sum exact zeros there, ``den == 0``; after the FFT,
+    a non-negative kernel's sum below half its least positive weight (when that is far
+    above the rounding). 1 exactly where no weight is lost (within 8 ulps of ``sum |w|``),
+    so that hole-free regions are the ordinary result, bit for bit, in every band."""
+    dtype = den.dtype
+    shape = (1, -1, 1, 1)
+    total = sums.astype(dtype).reshape(shape)
+    small = limit.astype(dtype).reshape(shape)
+    eps = float(np.finfo(dtype).eps)
+    snap = (8 * eps * absolute / np.maximum(np.abs(sums), 1e-300)).astype(dtype).reshape(shape)
+    empty = None if spatial else _empty_threshold(w64, absolute, dtype).astype(dtype)
+    zero_pairs = absolute == 0
+
+    def band(rows):
+        part = slice(*rows)
+        d, flags = den[:, :, part], refine[:, :, part]
+        np.less(np.abs(d), small, out=flags)
+        nothing = d == 0 if spatial else d < empty.reshape(shape)
+        np.logical_and(flags, ~nothing, out=flags)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(total, d, out=d)
+        np.copyto(d, 1, where=np.abs(d - 1) <= snap)
+        np.copyto(d, np.nan, where=nothing)
+        np.copyto(d, 1, where=flags)  # recomputed by _refine
+        d[:, zero_pairs] = 0  # an all-zero pair contributes nothing, holes or not
+
+    run_tasks(band, _row_bands(den.shape))
 
 
 def _empty_threshold(w64: np.ndarray, absolute: np.ndarray, dtype) -> np.ndarray:
