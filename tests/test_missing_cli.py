@@ -263,3 +263,27 @@ def test_filter_options_are_checked():
         FilterOptions(nan_policy="skip")
     with pytest.raises(ValueError, match="nodata must be a number or NaN, got 'x'"):
         FilterOptions(nodata="x")
+
+
+def test_a_stride_grows_the_pixel_scale_and_nodata_is_written(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    src, heights, holes = dem(tmp_path)
+    out = tmp_path / "out.tif"
+    result = invoke("apply", "-k", "box", "--stride", "2", "--nan-policy", "omit", src, out)
+    assert result.exit_code == 0, result.output
+    with tifffile.TiffFile(out) as tif:
+        page = tif.pages.first
+        assert page.shape == (24, 28)
+        assert page.tags[33550].value == (60.0, 60.0, 0.0)
+        assert page.tags[33922].value == (0.0, 0.0, 0.0, 500000.0, 4000000.0, 0.0)
+    # --nodata on an image without the tag: written on TIFF output
+    npy = tmp_path / "in.npy"
+    image = RNG.random((10, 12), dtype=np.float32)
+    image[2, 3] = 7
+    np.save(npy, image)
+    result = invoke("apply", "-k", "box", "--nodata", "7", "--nan-policy", "omit", npy, out)
+    assert result.exit_code == 0, result.output
+    with tifffile.TiffFile(out) as tif:
+        assert tif.pages.first.tags[42113].value == "7"
+        got = tif.pages.first.asarray()
+    assert got[2, 3] == 7 and (got == 7).sum() == 1
