@@ -14,7 +14,8 @@ from reference import conv2d_missing_reference, same_pads
 from convcli import filter_image
 from convcli.cli import main
 from convcli.filtering._bands import filter_frame_by_rows
-from convcli.filtering._frame import FilterOptions, as_kernels, filter_frame
+from convcli.filtering._frame import as_kernels, filter_frame
+from convcli.filtering._options import FilterOptions
 from convcli.images import ImageData, read_image, write_image
 from convcli.kernels import load_kernel
 

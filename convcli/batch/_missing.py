@@ -12,6 +12,7 @@ import logging
 import numpy as np
 
 from convcli.errors import ImageError, ParameterError
+from convcli.images import read_image
 from convcli.images._geotiff import rescaled
 
 log = logging.getLogger("convcli")
@@ -32,8 +33,6 @@ def missing_data(image, job, options, name: str):
 
 def read_mask(path, image, name: str) -> np.ndarray:
     """The greyscale image at ``path`` as a bool mask (non-zero = valid) of ``image``'s size."""
-    from convcli.images import read_image
-
     mask_image = read_image(path)
     frame = mask_image.frames[0]
     if frame.shape[2] != 1:

@@ -27,12 +27,12 @@ import dataclasses
 
 import numpy as np
 
+from convcli.choices import NAN_POLICIES
 from convcli.engine._padding import source_indices
+from convcli.engine._planner import choose_method
 from convcli.engine._strips import run_tasks
 from convcli.errors import ParameterError
 
-#: What ``nan_policy`` accepts.
-NAN_POLICIES = ("propagate", "omit", "raise")
 #: A pair whose weights sum to at most this times their absolute sum cannot be normalized.
 ZERO_SUM_RTOL = 1e-6
 #: Outputs whose valid weights sum to at most this times ``sum |w|`` are NaN (``omit``).
@@ -137,22 +137,19 @@ def refuse_counts(nans: int, masked: int) -> None:
     )
 
 
-# _conv imports this module: run_method and the planner (which imports _conv) load late.
-def _run(x, w, geometry, **changes):
-    from convcli.engine._conv import run_method
-
-    return run_method(x, w, None, dataclasses.replace(geometry, **changes))
+def _run(run, x, w, geometry, **changes):
+    """``run`` (the engine's ``run_method``, given by :mod:`~convcli.engine._conv`, which
+    imports this module) on ``geometry`` with ``changes``, without a bias."""
+    return run(x, w, None, dataclasses.replace(geometry, **changes))
 
 
 def _resolved(w, geometry, allow_fft: bool) -> str:
-    from convcli.engine._planner import choose_method
-
     if geometry.method not in ("auto", "precise"):
         return geometry.method
     return choose_method(w, geometry, allow_fft=allow_fft and geometry.method == "auto")
 
 
-def footprint(missing: np.ndarray, geometry) -> np.ndarray:
+def footprint(missing: np.ndarray, geometry, run) -> np.ndarray:
     """Outputs whose window holds a missing sample, through any tap: bool
     ``(N or 1, C_out or 1, H_out, W_out)``, as PyTorch spreads NaN."""
     n_m, c_m = missing.shape[:2]
@@ -160,6 +157,7 @@ def footprint(missing: np.ndarray, geometry) -> np.ndarray:
     groups = 1 if c_m == 1 else geometry.groups
     ones = np.ones((groups, c_m // groups, kh, kw), np.float32)
     counts = _run(
+        run,
         missing.astype(np.float32),
         ones,
         geometry,
@@ -175,15 +173,13 @@ def footprint(missing: np.ndarray, geometry) -> np.ndarray:
     return hit
 
 
-def propagate(x, w, b, geometry, missing) -> np.ndarray:
+def propagate(x, w, b, geometry, missing, run) -> np.ndarray:
     """``nan_policy='propagate'`` with missing samples: PyTorch's NaN footprint exactly."""
-    from convcli.engine._conv import run_method
-
     filled = np.where(missing, x.dtype.type(0), x)
     if geometry.method == "auto" and not np.isfinite(filled).all():
         geometry = dataclasses.replace(geometry, method="precise")  # infinities: no FFT
-    out = run_method(filled, w, b, geometry)
-    out[np.broadcast_to(footprint(missing, geometry), out.shape)] = np.nan
+    out = run(filled, w, b, geometry)
+    out[np.broadcast_to(footprint(missing, geometry, run), out.shape)] = np.nan
     return out
 
 
@@ -224,7 +220,7 @@ def check_normalizable(w: np.ndarray, groups: int) -> None:
     )
 
 
-def omit(x, w, b, geometry, missing) -> np.ndarray:
+def omit(x, w, b, geometry, missing, run) -> np.ndarray:
     """``nan_policy='omit'``: normalized convolution per (output, input) channel pair."""
     check_normalizable(w, geometry.groups)
     c_in, c_out, groups = geometry.in_channels, geometry.out_channels, geometry.groups
@@ -234,7 +230,7 @@ def omit(x, w, b, geometry, missing) -> np.ndarray:
     pair_geometry = {"in_channels": c_in, "out_channels": p_count, "groups": c_in}
     filled = np.where(missing, x.dtype.type(0), x)
     method = _resolved(pairs, dataclasses.replace(geometry, **pair_geometry), allow_fft=True)
-    num = _run(filled, pairs, geometry, method=method, **pair_geometry)
+    num = _run(run, filled, pairs, geometry, method=method, **pair_geometry)
 
     # the denominators: one per distinct (missing channel, weight)
     n_m, c_m = missing.shape[:2]
@@ -255,7 +251,7 @@ def omit(x, w, b, geometry, missing) -> np.ndarray:
         valid = np.pad(valid, [(0, 0), (0, 0), (top, bottom), (left, right)], constant_values=1)
         den_geometry.update(pads=(0, 0, 0, 0), in_hw=valid.shape[2:])
     den_method = _resolved(den_w, dataclasses.replace(geometry, **den_geometry), True)
-    den = _run(valid, den_w, geometry, method=den_method, **den_geometry)
+    den = _run(run, valid, den_w, geometry, method=den_method, **den_geometry)
     del valid
     w64 = den_w[:, 0].astype(np.float64)
     sums = w64.sum(axis=(1, 2))
@@ -386,9 +382,10 @@ def _refine(out, filled, missing, pairs, index, refine, sums, absolute, geometry
             out[n_, p, y_, x_] = value
 
 
-def conv_missing(x, w, b, geometry, policy: str, mask) -> np.ndarray | None:
-    """conv2d of prepared arrays under ``policy`` with ``mask`` (:func:`mask_4d` or None);
-    None when there is nothing missing (the caller runs the ordinary method)."""
+def conv_missing(x, w, b, geometry, policy: str, mask, run) -> np.ndarray | None:
+    """conv2d of prepared arrays under ``policy`` with ``mask`` (:func:`mask_4d` or None),
+    ``run`` being the engine's ``run_method``; None when there is nothing missing (the
+    caller runs the ordinary method)."""
     if policy == "raise":
         refuse_missing(x, mask)
         return None
@@ -397,10 +394,8 @@ def conv_missing(x, w, b, geometry, policy: str, mask) -> np.ndarray | None:
     missing = missing_samples(x, mask, policy)
     if missing is None:
         if policy == "propagate" and geometry.method == "auto" and not np.isfinite(x).all():
-            from convcli.engine._conv import run_method
-
-            return run_method(x, w, b, dataclasses.replace(geometry, method="precise"))
+            return run(x, w, b, dataclasses.replace(geometry, method="precise"))
         return None
     if policy == "omit":
-        return omit(x, w, b, geometry, missing)
-    return propagate(x, w, b, geometry, missing)
+        return omit(x, w, b, geometry, missing, run)
+    return propagate(x, w, b, geometry, missing, run)

@@ -28,6 +28,7 @@ from convcli.engine._conv import conv2d as _conv2d_memory
 from convcli.engine._conv import prepare
 from convcli.engine._padding import source_indices
 from convcli.errors import MissingDependencyError, ParameterError
+from convcli.parallel import threads_in_this_thread
 
 try:
     import dask.array as da
@@ -173,7 +174,6 @@ def _conv_block(block, *lost, weight, bias, stride, dilation, groups, method, na
     """The in-memory conv2d, without padding, of one block plus the halo after it, on one
     engine thread: Dask already runs a block per core. ``lost``: the block of the padded
     missing-sample mask, if any."""
-    from convcli.engine._strips import threads_in_this_thread
 
     with threads_in_this_thread(1):
         return _conv2d_memory(
