@@ -305,14 +305,15 @@ def _ratios(den, refine, sums, absolute, limit, w64, spatial: bool) -> None:
     small = limit.astype(dtype).reshape(shape)
     eps = float(np.finfo(dtype).eps)
     snap = (8 * eps * absolute / np.maximum(np.abs(sums), 1e-300)).astype(dtype).reshape(shape)
-    empty = None if spatial else _empty_threshold(w64, absolute, dtype).astype(dtype)
+    # spatial: never used (den == 0 there); FFT: the no-valid-tap bound per weight
+    empty = _empty_threshold(w64, absolute, dtype).astype(dtype).reshape(shape)
     zero_pairs = absolute == 0
 
     def band(rows):
         part = slice(*rows)
         d, flags = den[:, :, part], refine[:, :, part]
         np.less(np.abs(d), small, out=flags)
-        nothing = d == 0 if spatial else d < empty.reshape(shape)
+        nothing = d == 0 if spatial else d < empty
         np.logical_and(flags, ~nothing, out=flags)
         with np.errstate(divide="ignore", invalid="ignore"):
             np.divide(total, d, out=d)

@@ -65,7 +65,7 @@ def nodata_text(value: float) -> str:
 
 def extratags(metadata: dict) -> list:
     """tifffile ``extratags`` for the GeoTIFF tags and the no-data value in ``metadata``."""
-    tags = []
+    tags: list[tuple] = []
     for code, dtype, _count, value in metadata.get("geotiff", ()):
         if dtype == 2:  # ASCII: tifffile adds the NUL and counts it
             tags.append((code, "s", 0, str(value).rstrip("\x00"), True))
