@@ -40,6 +40,9 @@ DEPTHS: tuple[str, ...] = ("8", "16", "32f")
 #: Correlation methods of :func:`convcli.conv2d` (``auto`` lets the planner choose).
 METHODS: tuple[str, ...] = ("auto", "direct", "separable", "fft", "gemm", "precise")
 
+#: What a missing sample (NaN, no-data value, masked) does; see :mod:`convcli.engine._missing`.
+NAN_POLICIES: tuple[str, ...] = ("propagate", "omit", "raise")
+
 #: How the responses of a kernel bank combine.
 BANK_COMBINES: tuple[str, ...] = ("magnitude", "max", "min", "sum", "mean")
 

@@ -61,6 +61,7 @@ _LIBRARY_CHOICES = {
     "--alpha": choices.ALPHA_MODES,
     "--output-map": choices.OUTPUT_MAPS,
     "--depth": choices.DEPTHS,
+    "--nan-policy": choices.NAN_POLICIES,
 }
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
+from convcli.batch._missing import geo_metadata, missing_data
 from convcli.engine import preload_fft
 from convcli.errors import ParameterError
 from convcli.filtering import FilterOptions, chain_weights
@@ -42,6 +43,9 @@ class ApplyJob:
         Refuse larger images (None: Pillow's decompression-bomb limit).
     compress_level : int or None
         PNG zlib level 0-9 (None: 6).
+    mask : str or None
+        A greyscale image file of the input's size (non-zero = valid sample), or
+        ``'alpha'`` (alpha 0 = missing); see :mod:`convcli.filtering._missing`.
     """
 
     kernels: tuple
@@ -51,6 +55,7 @@ class ApplyJob:
     in_place: bool = False
     max_pixels: int | None = None
     compress_level: int | None = None
+    mask: str | None = None
 
     def __call__(self, source, target) -> None:
         apply_file(source, target, self)
@@ -115,11 +120,13 @@ def apply_file(source, target, job: ApplyJob) -> None:
     if fmt == "NPY" and options.depth is None:
         options = dataclasses.replace(options, depth="32f")  # the float result itself
     name = f"'{describe(source)}'" if _is_path(source) else describe(source)
+    options, mask = missing_data(image, job, options, name)
     frames, layout = [], image.layout
     for frame in image.frames:
-        out, layout = filter_frame_by_rows(frame, job.kernels, image.layout, options, name)
+        out, layout = filter_frame_by_rows(frame, job.kernels, image.layout, options, name, mask)
         frames.append(out)
     metadata = _scaled_dpi(image.metadata, image.frames[0].shape, frames[0].shape)
+    metadata = geo_metadata(metadata, options)
     same_kind = layout == image.layout and frames[0].dtype == image.frames[0].dtype
     mode = image.mode if same_kind else layout
     result = ImageData(frames, layout, fmt, mode, metadata)

@@ -17,6 +17,7 @@ from convcli.choices import (
     ALPHA_MODES,
     CHANNEL_MODES,
     DEPTHS,
+    NAN_POLICIES,
     OUTPUT_MAPS,
     PADDING_ALIASES,
     PADDING_MODES,
@@ -236,6 +237,30 @@ _OPTIONS = [
         default=None,
         help="Output sample type: 8, 16 (bits) or 32f (float); default: the "
         "input's (.npy output: 32f).",
+    ),
+    click.option(
+        "--nan-policy",
+        type=click.Choice(NAN_POLICIES),
+        default="propagate",
+        show_default=True,
+        help="Missing samples (NaN, --nodata, --mask): propagate (spread over the "
+        "kernel's reach, as PyTorch), omit (filled from their valid neighbours: "
+        "normalized convolution), raise (refuse the image).",
+    ),
+    click.option(
+        "--nodata",
+        type=float,
+        metavar="V",
+        default=None,
+        help="Samples equal to V are missing, and missing output samples are written as V "
+        "(default: a TIFF's GDAL_NODATA tag; written back on TIFF output).",
+    ),
+    click.option(
+        "--preserve-missing/--fill-missing",
+        "preserve_missing",
+        default=True,
+        help="Keep missing input samples missing in the output (default), or write the "
+        "value filled from their neighbours (with --nan-policy omit).",
     ),
 ]
 

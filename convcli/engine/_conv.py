@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from convcli.choices import METHODS
+from convcli.engine import _missing
 from convcli.engine._direct import correlate_direct_strips
 from convcli.engine._fft import correlate_fft, fft_loaded, load_in_background
 from convcli.engine._gemm import correlate_gemm
@@ -268,6 +269,8 @@ def conv2d(
     method="auto",
     *,
     padding_value=0.0,
+    nan_policy="propagate",
+    mask=None,
 ):
     """2-D cross-correlation with the semantics of PyTorch's ``nn.Conv2d`` / ``F.conv2d``.
 
@@ -307,6 +310,18 @@ def conv2d(
         The border sample of ``padding_mode='constant'`` (``'zeros'``): default 0, as
         NumPy's ``constant_values`` and SciPy's ``cval``. A non-zero value with another
         mode is refused.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        What a missing sample (NaN, or False in ``mask``) does. ``'propagate'`` (default):
+        as PyTorch, NaN over every output whose window holds it, through any tap, with
+        every method (the FFT included). ``'omit'``: normalized convolution, per
+        (output, input) channel pair ``(sum_V w x) / (sum_V w) * (sum w)`` over the valid
+        taps ``V`` (astropy's ``nan_treatment='interpolate'`` with
+        ``normalize_kernel=False``); NaN where no weight is valid; infinite samples are
+        left out too; a pair of weights summing to 0 is refused. ``'raise'``: refuse
+        input with missing samples. See :mod:`convcli.engine._missing`.
+    mask : array_like of bool, optional
+        Broadcastable to ``input``; True = valid sample, False = missing (combined with
+        NaN). Padded samples follow ``padding_mode`` (``'zeros'`` pads valid zeros).
 
     Returns
     -------
@@ -323,7 +338,8 @@ def conv2d(
         padding mode or method, a weight or bias that is not finite in the working dtype,
         or padding/dilation whose padded input would not fit in this machine's memory
         (checked before anything is allocated); the message names the values and what
-        to change.
+        to change. Also for ``nan_policy='raise'`` on missing samples (how many), and
+        ``'omit'`` with weights summing to zero.
 
     Examples
     --------
@@ -337,10 +353,15 @@ def conv2d(
     >>> conv2d(x, w, padding="same", padding_mode="replicate").shape
     (1, 1, 4, 4)
     """
+    policy = _missing.check_nan_policy(nan_policy)
     x, w, b, geometry, unbatched = prepare(
         input, weight, bias, stride, padding, dilation, groups, padding_mode, method, padding_value
     )
-    out = run_method(x, w, b, geometry)
+    if mask is not None:
+        mask = _missing.mask_4d(mask, np.shape(input), unbatched)
+    out = _missing.conv_missing(x, w, b, geometry, policy, mask, run_method)
+    if out is None:
+        out = run_method(x, w, b, geometry)
     return out[0] if unbatched else out
 
 

@@ -28,6 +28,7 @@ from dataclasses import replace
 import numpy as np
 
 from convcli.errors import KernelError, ParameterError
+from convcli.filtering import _missing
 from convcli.filtering._levels import (
     map_output,
     max_value,
@@ -71,7 +72,7 @@ def as_kernels(kernels) -> tuple:
     return tuple(result)
 
 
-def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.ndarray:
+def filter_image(array, kernels, *, layout: str | None = None, mask=None, **options) -> np.ndarray:
     """Filter one image with a chain of kernels: the in-memory core of ``convcli apply``.
 
     Parameters
@@ -88,10 +89,14 @@ def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.
         arbitrary channels); a final ``A`` marks alpha. Default: from the channel count
         (1 ``L``, 2 ``LA``, 3 ``RGB``, 4 ``RGBA``, else ``''``): pass ``layout='CMYK'``
         for CMYK.
+    mask : ndarray of bool or 'alpha', optional
+        ``(H, W)``, True = valid sample (False: missing, as NaN and ``nodata``); ``'alpha'``:
+        the alpha channel's zeros are the missing samples (alpha is kept as it is).
     **options
         The fields of :class:`FilterOptions`: ``padding_mode``, ``padding``, ``stride``,
         ``dilation``, ``normalize``, ``channel_mode``, ``alpha``, ``output_map``,
-        ``scale``, ``offset``, ``depth``, ``padding_value``, ``convolve``.
+        ``scale``, ``offset``, ``depth``, ``padding_value``, ``convolve``, ``nan_policy``,
+        ``nodata``, ``preserve_missing``.
 
     Returns
     -------
@@ -127,7 +132,7 @@ def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.
     array([[128, 108]], dtype=uint8)
     """
     opts = FilterOptions.from_kwargs(**options)
-    out, _ = filter_frame(array, as_kernels(kernels), layout, opts)
+    out, _ = filter_frame(array, as_kernels(kernels), layout, opts, mask=mask)
     return out
 
 
@@ -152,11 +157,12 @@ def _premultiply_problem(kernel, opts: FilterOptions) -> str | None:
     return None
 
 
-def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the image"):
+def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the image", mask=None):
     """Filter one frame; returns ``(result, layout of the result)``.
 
     ``kernels`` is a tuple of :class:`~convcli.kernels._kernel.Kernel`, ``opts`` a
-    :class:`FilterOptions`, ``name`` how error messages call the image.
+    :class:`FilterOptions`, ``name`` how error messages call the image, ``mask`` as
+    :func:`filter_image`'s.
     """
     frame = np.asarray(array)
     squeeze = frame.ndim == 2
@@ -180,11 +186,32 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
         ratio = top / max_value(frame.dtype)
         opts = replace(opts, padding_value=opts.padding_value * ratio)
     x = to_working(np.moveaxis(frame, 2, 0), out_dtype, working_float(frame.dtype, out_dtype))
+    handle_missing = _missing.active(opts, mask)
+    missing = None
+    if handle_missing:
+        if isinstance(mask, str) and not layout.endswith("A"):
+            raise ParameterError(f"--mask alpha needs an image with alpha but {name} has none")
+        alpha_index = channels - 1 if layout.endswith("A") else None
+        missing = _missing.find_missing(frame, opts, mask, alpha_index)
+        if opts.nan_policy == "raise" and missing is not None:
+            _missing.refuse(missing, name)
+        _missing.check_kernels(kernels, opts)
+        if missing is not None:
+            x[missing] = 0  # for the range check; NaN below
     check_range(kernels, x, opts, name, out_dtype)
+    if missing is not None:
+        x[missing] = np.nan
 
     alpha_mode = "channel"
     if layout.endswith("A"):
         alpha_mode = opts.alpha or default_alpha(kernels, opts)
+        if handle_missing and (isinstance(mask, str) or alpha_mode == "premultiply"):
+            if opts.alpha not in (None, "preserve"):
+                raise ParameterError(
+                    f"--alpha {opts.alpha} cannot be used with missing samples (--nodata, "
+                    "--mask, --nan-policy); use --alpha preserve"
+                )
+            alpha_mode = "preserve"  # colour*alpha would mix the holes into alpha
     if alpha_mode == "premultiply":
         for kernel in kernels:
             problem = _premultiply_problem(kernel, opts)
@@ -208,7 +235,13 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
                 opaque = replace(opts, padding_value=top) if opts.padding_value else opts
                 alpha = resample_like(alpha, kernel_hw(kernel), opaque)
             colour = affine(kernel, filtered)
+    gone = None
+    if handle_missing:
+        kept = None if missing is None else (missing[:-1] if split else missing)
+        gone = _missing.output_missing(colour, kept, kernels, opts)
     out = map_output(colour, out_dtype, opts.output_map, opts.scale, opts.offset)
+    if gone is not None:
+        _missing.represent(out, gone, opts, out_dtype, name, isinstance(mask, str))
     out_layout = _result_layout(colour_layout, frame.shape[2] - split, out.shape[0])
     if alpha is not None:
         alpha_out = map_output(alpha, out_dtype)

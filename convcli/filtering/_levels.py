@@ -184,9 +184,9 @@ def map_output(
 
 def _stretch(v: np.ndarray, top: float) -> np.ndarray:
     """min..max of ``v`` to 0..top; a constant (or empty) array to 0."""
-    if v.size == 0:
+    if v.size == 0 or np.isnan(v).all():
         return v
-    lo, hi = float(np.min(v)), float(np.max(v))
+    lo, hi = float(np.nanmin(v)), float(np.nanmax(v))  # missing samples (NaN) left out
     if not hi > lo:
         return np.zeros_like(v)
     return (v - lo) * (top / (hi - lo))

@@ -13,6 +13,7 @@ from convcli.choices import (
     ALPHA_MODES,
     CHANNEL_MODES,
     DEPTHS,
+    NAN_POLICIES,
     OUTPUT_MAPS,
     PADDING_WORDS,
     choice_message,
@@ -73,6 +74,14 @@ def _one_of(
     return check
 
 
+def _nodata(value: object) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, numbers.Real) or np.isinf(float(value)):
+        raise ParameterError(f"nodata must be a number or NaN, got {value!r}")
+    return value if isinstance(value, float) else float(value)
+
+
 #: How each option's user value (an int for a pair, an alias, ...) becomes its normal form.
 _NORMALIZERS: dict[str, Callable[[Any], Any]] = {
     "padding_mode": normalize_padding_mode,
@@ -88,6 +97,9 @@ _NORMALIZERS: dict[str, Callable[[Any], Any]] = {
     "depth": _one_of("depth", DEPTHS, optional=True),
     "padding_value": _finite_number("padding_value"),
     "convolve": _flag("convolve"),
+    "nan_policy": _one_of("nan policy", NAN_POLICIES),
+    "nodata": _nodata,
+    "preserve_missing": _flag("preserve_missing"),
 }
 
 
@@ -129,6 +141,14 @@ class FilterOptions:
     convolve : bool
         True convolution: every kernel turned by 180 degrees (:meth:`Kernel.flipped`), so
         results equal ``scipy.ndimage.convolve``; the default is cross-correlation.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        Missing samples (NaN, ``nodata``, a mask): spread over each kernel's reach (as
+        PyTorch), filled by normalized convolution, or refused
+        (:mod:`convcli.filtering._missing`).
+    nodata : float or None
+        Samples equal to it are missing; missing output samples are written as it.
+    preserve_missing : bool
+        Keep the missing input samples missing in the output (else write the filled value).
 
     Examples
     --------
@@ -149,12 +169,15 @@ class FilterOptions:
     depth: str | None = None
     padding_value: float = 0.0
     convolve: bool = False
+    nan_policy: str = "propagate"
+    nodata: float | None = None
+    preserve_missing: bool = True
 
     def __post_init__(self) -> None:
         for name, normalizer in _NORMALIZERS.items():
             value = getattr(self, name)
             normal = normalizer(value)
-            if normal != value or type(normal) is not type(value):
+            if normal is not value and (normal != value or type(normal) is not type(value)):
                 raise ParameterError(
                     f"{name} {value!r} is not in normal form; build the options with "
                     f"FilterOptions.from_kwargs({name}={value!r})"

@@ -229,6 +229,8 @@ def convolve(x, w4, bias, groups, opts: FilterOptions, precise: bool = False) ->
         dilation=opts.dilation,
         groups=groups,
         method="precise" if precise else "auto",
+        # "raise" was checked on the whole image by filter_frame
+        nan_policy="omit" if opts.nan_policy == "omit" else "propagate",
     )
 
 

@@ -67,7 +67,9 @@ class ImageData:
         (informative: the frames are already expanded).
     metadata : dict
         What is written back: ``"icc_profile"`` (bytes), ``"exif"`` (bytes), ``"dpi"``
-        (pair of floats), ``"durations"`` (ms per frame), ``"loop"`` (int, 0 = forever).
+        (pair of floats), ``"durations"`` (ms per frame), ``"loop"`` (int, 0 = forever),
+        ``"geotiff"`` (GeoTIFF tags, :mod:`convcli.images._geotiff`), ``"nodata"`` (float,
+        a TIFF's ``GDAL_NODATA``).
 
     Examples
     --------

@@ -13,6 +13,7 @@ import logging
 import numpy as np
 
 from convcli.errors import ImageError
+from convcli.images._geotiff import extratags, has_geo_tags, read_geo
 from convcli.images._pillow import check_pixels
 
 # tifffile logs what it finds wrong in a damaged file, which Python prints to stderr when
@@ -35,6 +36,8 @@ def wants_tifffile(data: bytes) -> bool:
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
+            if has_geo_tags(page.tags):  # Pillow would drop them
+                return True
             kind = (page.bitspersample, page.samplesperpixel)
             if int(page.photometric) == 0 and kind[0] > 8:  # Pillow ignores min-is-white
                 return True
@@ -102,6 +105,7 @@ def _metadata(page) -> dict:
             dpi.append(value * 2.54 if per_cm else value)
         if _UNIT not in tags or int(tags[_UNIT].value) != 1:
             metadata["dpi"] = tuple(dpi)
+    metadata.update(read_geo(tags))
     return metadata
 
 
@@ -141,8 +145,11 @@ def decode(data: bytes, name: str, limit: int | None):
     return frames, layout, mode, metadata
 
 
-def pillow_holds(frames: list[np.ndarray], layout: str) -> bool:
-    """True when Pillow can write these frames as TIFF without losing anything."""
+def pillow_holds(frames: list[np.ndarray], layout: str, metadata: dict | None = None) -> bool:
+    """True when Pillow can write these frames (and ``metadata``: GeoTIFF tags and a no-data
+    value need tifffile) as TIFF without losing anything."""
+    if metadata and (metadata.get("geotiff") or metadata.get("nodata") is not None):
+        return False
     dtype = frames[0].dtype
     if dtype == np.uint8:
         return layout in ("L", "LA", "RGB", "RGBA", "CMYK")
@@ -168,6 +175,8 @@ def encode(frames: list[np.ndarray], layout: str, metadata: dict) -> bytes:
     if metadata.get("dpi"):
         options["resolution"] = tuple(float(v) for v in metadata["dpi"])
         options["resolutionunit"] = "INCH"
+    if extratags(metadata):
+        options["extratags"] = extratags(metadata)
     buffer = io.BytesIO()
     with tifffile.TiffWriter(buffer) as writer:
         for frame in frames:

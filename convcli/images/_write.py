@@ -237,7 +237,7 @@ write PNG or TIFF to keep them, or reduce the depth (--depth 8)
 
         if fmt == "NPY":
             stream.write(npy.encode(frames, name))
-        elif fmt == "TIFF" and not tiff.pillow_holds(frames, layout):
+        elif fmt == "TIFF" and not tiff.pillow_holds(frames, layout, metadata):
             stream.write(tiff.encode(frames, layout, metadata))
         elif fmt == "PNG" and len(frames) == 1:  # animated PNG stays with Pillow
             level = 6 if compress_level is None else compress_level
