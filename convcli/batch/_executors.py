@@ -37,6 +37,9 @@ def _limit_threads(threads: int) -> None:
     # convcli's own strip threads size themselves from these.
     for var in ("CONVCLI_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
+    from convcli._notes import show_notes
+
+    show_notes()  # a worker's notes print as the main process's do
 
 
 class InlineExecutor:

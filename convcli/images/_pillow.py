@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
+from convcli._budget import BudgetError, FrameBudget
 from convcli.errors import ImageError
 
 # Pillow logs some refusals (a TIFF's absurd samples per pixel) before raising; Python
@@ -214,11 +215,14 @@ def read_frames(image: Image.Image, name: str, max_pixels: int | None = None):
 
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     images, durations = [], []
+    _check_budget(image, limit, name)  # the frames the header announces, before any decoding
+    budget = FrameBudget(limit)
     try:
         # libtiff prints its complaints to fd 2: they go into the error below instead
         with _pillow_limit(limit), cstderr.captured(image.format == "TIFF") as printed:
             for frame in ImageSequence.Iterator(image):
                 check_pixels(frame.size[0] * frame.size[1], limit, name)
+                _spend(budget, frame.size[0] * frame.size[1], name)
                 frame.load()
                 images.append(frame.copy())
                 durations.append(frame.info.get("duration"))
@@ -242,6 +246,24 @@ def read_frames(image: Image.Image, name: str, max_pixels: int | None = None):
         if "loop" in image.info:
             metadata["loop"] = int(image.info["loop"])
     return frames, layout_of(mode), metadata
+
+
+def _spend(budget: FrameBudget, pixels: int, name: str, count: int = 1) -> None:
+    try:
+        budget.add(pixels, 4, count)
+    except BudgetError as exc:
+        raise ImageError(f"cannot read {name}: {exc}") from None
+
+
+def _check_budget(image: Image.Image, limit: int | None, name: str) -> None:
+    """Refuse an image whose announced frames (GIF, APNG, TIFF pages, WebP) would cost more
+    than the budget, from its header alone."""
+    try:
+        count = int(getattr(image, "n_frames", 1))
+    except _CORRUPT:
+        return  # the frame-by-frame count reports it
+    if count > 1:
+        _spend(FrameBudget(limit), image.size[0] * image.size[1], name, count)
 
 
 # TIFF tags that describe the picture rather than its storage: kept as its "EXIF".
