@@ -196,7 +196,9 @@ def run_batch_command(
     click.echo(f"convcli: {summary.line()}{tail}", err=True)
     sys.stderr.flush()
     if report:  # after the summary, so a full disk here still leaves the summary
-        write_output(report, lambda stream: stream.write(text.encode("utf-8")))
+        write_output(
+            report, lambda stream: stream.write(text.encode("utf-8")), f"--report {report}"
+        )
     return 1 if summary.failed else 0
 
 

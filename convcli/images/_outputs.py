@@ -288,8 +288,9 @@ def check_output_path(path: str, what: str) -> None:
         return
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
+        given = os.path.dirname(path) or directory
         raise ImageError(
-            f"cannot write {fold_name(what)}: the directory {fold_name(directory)} does not "
+            f"cannot write {fold_name(what)}: the directory {fold_name(given)} does not "
             "exist; create it first"
         )
     try:

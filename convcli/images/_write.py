@@ -8,6 +8,7 @@ import numpy as np
 
 from convcli.errors import ImageError, ParameterError
 from convcli.images._data import FORMATS, LAYOUT_BY_CHANNELS, ImageData, format_for
+from convcli.images._fit import fit_metadata
 from convcli.images._sources import describe, is_path, write_atomic
 
 _ACCEPTED = ", ".join(FORMATS)
@@ -220,6 +221,7 @@ write PNG or TIFF to keep them, or reduce the depth (--depth 8)
     metadata = dict(image.metadata)
     if source is not None:
         frames = [_convert(frame, source, layout) for frame in frames]
+    metadata = fit_metadata(metadata, fmt, name)  # what the format cannot hold, noted
     icc = metadata.get("icc_profile")
     if icc and _ICC_SPACE.get(layout) not in (None, bytes(icc[16:20])):
         del metadata["icc_profile"]  # a CMYK profile cannot describe the RGB it became
