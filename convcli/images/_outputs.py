@@ -175,8 +175,8 @@ def _write_special(path: str, data: bytes, name: str) -> None:
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        if exc.errno == errno.ENXIO:  # a FIFO nobody reads, opened non-blocking
-            raise ImageError(f"cannot write {fold_name(name)}: nobody reads this FIFO") from None
+        if exc.errno == errno.ENXIO:  # a socket, or a device with nothing behind it
+            raise ImageError(f"cannot write {fold_name(name)}: no process reads it") from None
         raise _failure(name, exc) from None
     try:
         write_fd(fd, data, name)

@@ -72,24 +72,31 @@ def _read_head(stream, size: int) -> bytes:
     return chunks[0][:0].join(chunks) if chunks else b""
 
 
-def _read_bounded(stream, limit: int | None, size: int | None, name: str):
-    """``stream`` read to its end, or None as soon as it holds more than ``limit`` bytes.
-
-    The first bytes are sniffed first (:mod:`convcli.images._sniff`): an input no format
-    claims is refused before the rest is read.
-    """
+def _check_head(head, name: str) -> None:
+    """Refuse an input whose first bytes no format claims (:mod:`convcli.images._sniff`)."""
     from convcli.images import _sniff
 
-    if limit is not None and size is not None and size > limit:
-        return None
-    head = _read_head(stream, _sniff.HEADER)
     if isinstance(head, str):
         raise ImageError(f"cannot read {name}: it is a text stream; give a binary one")
     if not head:
         raise ImageError(f"cannot read {name}: it is empty, not an image")
-    if not _sniff.claimed(head):
+    if not _sniff.claimed(bytes(head[: _sniff.HEADER])):
         raise ImageError(f"cannot read {name}: {_sniff.NOT_AN_IMAGE}")
-    if len(head) < _sniff.HEADER:
+
+
+def _read_bounded(stream, limit: int | None, size: int | None, name: str):
+    """``stream`` read to its end, or None as soon as it holds more than ``limit`` bytes.
+
+    The first bytes are sniffed first: an input no format claims is refused before the
+    rest is read.
+    """
+    from convcli.images._sniff import HEADER
+
+    if limit is not None and size is not None and size > limit:
+        return None
+    head = _read_head(stream, HEADER)
+    _check_head(head, name)
+    if len(head) < HEADER:
         return head
     chunks, total = [head], len(head)
     while chunk := stream.read(_CHUNK):
@@ -98,6 +105,20 @@ def _read_bounded(stream, limit: int | None, size: int | None, name: str):
             return None
         chunks.append(chunk)
     return chunks[0][:0].join(chunks)
+
+
+def _read_file(fd: int, limit: int | None, name: str):
+    """A descriptor's bytes: a regular file sniffed in place, then read in one call."""
+    from convcli.images._sniff import HEADER
+
+    size = _size_of(fd)
+    if size is None:
+        return _read_bounded(_Unbuffered(fd), limit, None, name)
+    if limit is not None and size > limit:
+        return None
+    _check_head(os.pread(fd, HEADER, 0), name)
+    with open(fd, "rb", closefd=False) as handle:  # sized from fstat: one allocation
+        return handle.read()
 
 
 def _size_of(fd: int) -> int | None:
@@ -167,7 +188,7 @@ def read_all(source, name: str, *, pipes: bool = True) -> bytes:
         if is_path(source):
             fd = open_input(source, name, pipes=pipes)
             try:
-                data = _read_bounded(_Unbuffered(fd), limit, _size_of(fd), name)
+                data = _read_file(fd, limit, name)
             finally:
                 os.close(fd)
         else:
