@@ -417,7 +417,7 @@ def test_endless_stream_under_an_address_space_limit_is_refused(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(
         "Error: cannot read standard input: it holds more than "
     )
-    assert "a quarter of the memory this process can take" in lines[0]
+    assert "a quarter of the memory available" in lines[0]
 
 
 def test_memory_limit_follows_rlimits():

@@ -119,6 +119,7 @@ def open_image(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"cannot read {name}: corrupt or unsupported image ({exc})") from None
     check_pixels(image.size[0] * image.size[1], limit, name)
+    _check_budget(data, image, limit, name)  # the frames the headers announce
     return image
 
 
@@ -215,7 +216,6 @@ def read_frames(image: Image.Image, name: str, max_pixels: int | None = None):
 
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     images, durations = [], []
-    _check_budget(image, limit, name)  # the frames the header announces, before any decoding
     budget = FrameBudget(limit)
     try:
         # libtiff prints its complaints to fd 2: they go into the error below instead
@@ -255,13 +255,19 @@ def _spend(budget: FrameBudget, pixels: int, name: str, count: int = 1) -> None:
         raise ImageError(f"cannot read {name}: {exc}") from None
 
 
-def _check_budget(image: Image.Image, limit: int | None, name: str) -> None:
+def _check_budget(data: bytes, image: Image.Image, limit: int | None, name: str) -> None:
     """Refuse an image whose announced frames (GIF, APNG, TIFF pages, WebP) would cost more
-    than the budget, from its header alone."""
+    than the budget, from its headers alone, before any frame is decoded. Counted on a
+    second opening, which leaves ``image`` at its first frame whatever counting does."""
+    if image.format not in ("GIF", "PNG", "TIFF", "WEBP", "MPO"):
+        return
     try:
-        count = int(getattr(image, "n_frames", 1))
+        with _pillow_limit(limit), Image.open(io.BytesIO(data)) as probe:
+            count = int(getattr(probe, "n_frames", 1))
     except _CORRUPT:
-        return  # the frame-by-frame count reports it
+        return  # damaged: reading frame by frame reports it
+    except Image.DecompressionBombError:
+        return  # open_image has reported it
     if count > 1:
         _spend(FrameBudget(limit), image.size[0] * image.size[1], name, count)
 

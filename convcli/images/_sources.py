@@ -180,7 +180,7 @@ def read_all(source, name: str, *, pipes: bool = True) -> bytes:
     decoding and filtering take several times its size), such as an endless pipe, is
     refused as soon as that is known, without reading it all.
     """
-    from convcli._budget import gib, memory_limit
+    from convcli._budget import memory_limit
 
     memory = memory_limit()
     limit = None if memory is None else memory // 4
@@ -202,8 +202,8 @@ def read_all(source, name: str, *, pipes: bool = True) -> bytes:
             data = _read_bounded(source, limit, size, name)
         if data is None:
             raise ImageError(
-                f"cannot read {name}: it holds more than {gib(limit)}, a quarter of the memory "
-                "this process can take, which decoding and filtering it would need (an endless "
+                f"cannot read {name}: it holds more than {limit / 2**30:.3g} GiB, a quarter of "
+                "the memory available, which decoding and filtering it would need (an endless "
                 "stream or device?)"
             )
     except IsADirectoryError:
