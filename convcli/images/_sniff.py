@@ -13,6 +13,19 @@ from convcli.images._npy import MAGIC as NPY_MAGIC
 PREFIX = 16
 #: Bytes read for the formats Pillow identifies by opening their header (TGA, ...).
 HEADER = 1 << 16
+#: Magic numbers of the formats convcli reads most (a quick yes before asking Pillow).
+_COMMON = (
+    NPY_MAGIC,
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF87a",
+    b"GIF89a",
+    b"II*\x00",
+    b"MM\x00*",
+    b"II+\x00",
+    b"MM\x00+",
+    b"BM",
+)
 #: What to say when nothing claims the bytes.
 NOT_AN_IMAGE = "not an image convcli can read (PNG, JPEG, TIFF, BMP, WebP, GIF or .npy)"
 
@@ -26,8 +39,8 @@ def claimed(head: bytes) -> bool:
     >>> claimed(b"\\x89PNG\\r\\n\\x1a\\n" + bytes(8)), claimed(bytes(64)), claimed(b"hello")
     (True, False, False)
     """
-    if head.startswith(NPY_MAGIC):
-        return True
+    if head.startswith(_COMMON) or head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True  # without loading every Pillow plugin
     import io
 
     from PIL import Image

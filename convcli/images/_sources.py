@@ -116,7 +116,12 @@ def _read_file(fd: int, limit: int | None, name: str):
         return _read_bounded(_Unbuffered(fd), limit, None, name)
     if limit is not None and size > limit:
         return None
-    _check_head(os.pread(fd, HEADER, 0), name)
+    if hasattr(os, "pread"):
+        head = os.pread(fd, HEADER, 0)
+    else:  # Windows
+        head = os.read(fd, HEADER)
+        os.lseek(fd, 0, os.SEEK_SET)
+    _check_head(head, name)
     with open(fd, "rb", closefd=False) as handle:  # sized from fstat: one allocation
         return handle.read()
 
