@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import os
 
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
 #: Frames or pages one image may have.
 MAX_FRAMES = 10_000
 #: Total pixels of all frames, as a multiple of the per-frame pixel limit.
@@ -49,9 +54,7 @@ def _status_kib(field: str) -> int | None:
 
 def _rlimit_room() -> int | None:
     """Bytes the address-space and data rlimits still allow this process, or None."""
-    try:
-        import resource
-    except ImportError:  # Windows
+    if resource is None:
         return None
     rooms = []
     for which, used_field in ((resource.RLIMIT_AS, "VmSize"), (resource.RLIMIT_DATA, "VmData")):

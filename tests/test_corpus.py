@@ -794,9 +794,9 @@ def test_inputs_larger_than_memory_are_refused_unread(source, make, d, monkeypat
     """With 4 MiB "available", any input over 1 MiB is refused: /dev/zero from its first
     bytes (no format claims them), a file from its size alone, a pipe once it has sent too
     much."""
-    import convcli._budget
+    import convcli._memory
 
-    monkeypatch.setattr(convcli._budget, "memory_limit", lambda: 4 * 2**20)
+    monkeypatch.setattr(convcli._memory, "available_memory", lambda: 4 * 2**20)
     if make:
         (d / "sparse.png").write_bytes(b"")
         make(d)

@@ -13,9 +13,13 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
-from convcli.errors import ConvcliError, ParameterError
+from convcli.engine import preload_fft
+from convcli.errors import ParameterError
+from convcli.filtering import FilterOptions, chain_weights
 from convcli.filtering._bands import filter_frame_by_rows
-from convcli.filtering._frame import FilterOptions
+from convcli.images import ImageData, read_image, write_image
+from convcli.images._sources import describe
+from convcli.images._write import resolve_format
 
 
 @dataclass(frozen=True)
@@ -98,16 +102,13 @@ def apply_file(source, target, job: ApplyJob) -> None:
     >>> int(read_image(io.BytesIO(dst.getvalue())).frames[0][0, 0, 0])
     100
     """
-    from convcli.images import ImageData, read_image, write_image
-    from convcli.images._sources import describe
-    from convcli.images._write import resolve_format
 
     if same_file(source, target) and not job.in_place:
         raise ParameterError(
             f"OUTPUT '{describe(target)}' is the INPUT file; give another output name, "
             "or --in-place to replace the input"
         )
-    _load_fft_early(job.kernels)
+    preload_fft(chain_weights(job.kernels))
     image = read_image(source, max_pixels=job.max_pixels)
     fmt = resolve_format(job.format, target, image)
     options = job.options
@@ -123,43 +124,6 @@ def apply_file(source, target, job: ApplyJob) -> None:
     mode = image.mode if same_kind else layout
     result = ImageData(frames, layout, fmt, mode, metadata)
     write_image(result, target, format=fmt, quality=job.quality, compress_level=job.compress_level)
-
-
-def _load_fft_early(kernels) -> None:
-    """Import ``scipy.fft`` on a thread while the image is read, when the planner would
-    pick the FFT for one of ``kernels`` on an image of a typical size: its 0.2 s of imports
-    then overlap the decoding (which releases the GIL) instead of delaying the filtering."""
-    import sys
-
-    if "scipy.fft" in sys.modules:
-        return
-    import importlib
-    import threading
-
-    import numpy as np
-
-    from convcli.engine import prepare
-    from convcli.engine._planner import choose_method
-
-    def weights(kernel):
-        for member in kernel.members or (kernel,):
-            w = np.asarray(member.weight, np.float32)
-            yield w if w.ndim == 4 else w.reshape(1, 1, *w.shape[-2:])
-
-    def planned(w) -> str:  # a guess for a typical image; never fails the job
-        x = np.broadcast_to(np.float32(0), (1, w.shape[1], 256, 1024))
-        try:
-            return choose_method(w, prepare(x, w, padding="same")[3])
-        except ConvcliError:
-            return "unknown"
-
-    for kernel in kernels:
-        for w in weights(kernel):
-            if planned(w) == "fft":
-                threading.Thread(
-                    target=importlib.import_module, args=("scipy.fft",), name="convcli-load-fft"
-                ).start()
-                return
 
 
 def _scaled_dpi(metadata: dict, before, after) -> dict:

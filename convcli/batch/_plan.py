@@ -17,6 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from convcli.errors import ConvcliError, ImageError, ParameterError
+from convcli.images._data import FORMATS, format_for
+from convcli.images._outputs import is_temporary_of
+from convcli.images._sources import describe, open_input
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,6 @@ class ItemResult:
 
 def _matches(path: Path, pattern: str | None) -> bool:
     if pattern is None:  # every image extension convcli reads
-        from convcli.images._data import format_for
-
         return format_for(path.name) is not None
     return fnmatch.fnmatch(path.name, pattern)
 
@@ -57,7 +58,6 @@ def output_extension(format: str) -> str:
     ParameterError
         For a format convcli does not write (the message lists those it does).
     """
-    from convcli.images._data import FORMATS, format_for
 
     key = format.strip().lstrip(".")
     name = key.upper() if key.upper() in FORMATS else format_for("x." + key)
@@ -150,8 +150,6 @@ def sweep_temporaries(targets: Iterable[str]) -> None:
     and renames it into place; a worker killed mid-write leaves that file behind. Each
     directory is listed once, however many targets it holds.
     """
-    from convcli.images._outputs import is_temporary_of
-
     by_dir: dict[Path, set[str]] = {}
     for target in targets:
         path = Path(target)
@@ -174,8 +172,6 @@ def run_item(work: Callable[[str, str], None], item: BatchItem) -> ItemResult:
     any other exception is reported as unexpected with its type, so one broken file never
     stops the batch. KeyboardInterrupt and SystemExit propagate.
     """
-    from convcli.images._sources import describe, open_input
-
     start = time.perf_counter()
     try:
         # a FIFO with no writer would block the batch forever: refused, without blocking

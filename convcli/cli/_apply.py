@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from convcli.choices import FORMATS
 from convcli.cli._batch import batch_options, is_batch, run_batch_command
 from convcli.cli._options import conv_options
 
@@ -74,8 +75,10 @@ def _open_standard(stream, fd: int, what: str, hint: str):
     "-f",
     "format_",
     metavar="FORMAT",
-    help="Output format: png, jpeg, tiff, bmp, webp, gif or npy (default: from "
-    "OUTPUT's extension, else the input's format; needed for '-' to change it).",
+    help="Output format: "
+    + ", ".join(name.lower() for name in FORMATS)
+    + " (default: from OUTPUT's extension, else the input's format; needed for '-' to "
+    "change it).",
 )
 @click.option(
     "--quality",

@@ -3,7 +3,15 @@
 Knows arrays only: no files, no Pillow, no click.
 """
 
-from convcli.engine._conv import ConvGeometry, conv2d, prepare, working_dtype
+from convcli.engine._conv import (
+    ConvGeometry,
+    conv2d,
+    int_pair,
+    preload_fft,
+    prepare,
+    same_pads,
+    working_dtype,
+)
 from convcli.engine._padding import (
     PADDING_ALIASES,
     PADDING_MODES,
@@ -19,9 +27,12 @@ __all__ = [
     "conv2d",
     "engine_settings",
     "get_threads",
+    "int_pair",
     "normalize_padding_mode",
     "pad_spatial",
+    "preload_fft",
     "prepare",
+    "same_pads",
     "set_threads",
     "working_dtype",
 ]

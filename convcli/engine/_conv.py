@@ -10,12 +10,19 @@ choosing between them is the planner's job (:mod:`~convcli.engine._planner`).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
+from convcli.choices import METHODS
+from convcli.engine._direct import correlate_direct_strips
+from convcli.engine._fft import correlate_fft, fft_loaded, load_in_background
+from convcli.engine._gemm import correlate_gemm
 from convcli.engine._padding import check_fits, normalize_padding_mode
-from convcli.errors import ParameterError
+from convcli.engine._planner import choose_method
+from convcli.engine._separable import correlate_separable_strips
+from convcli.errors import ConvcliError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,8 @@ class ConvGeometry:
     @property
     def extent_hw(self) -> tuple[int, int]:
         """Height and width the dilated kernel spans."""
-        return tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_hw, strict=True))
+        (dh, dw), (kh, kw) = self.dilation, self.kernel_hw
+        return dh * (kh - 1) + 1, dw * (kw - 1) + 1
 
 
 def working_dtype(dtype) -> np.dtype:
@@ -88,9 +96,6 @@ def _finite(array, dtype, name: str) -> np.ndarray:
     return cast
 
 
-METHODS = ("auto", "direct", "separable", "fft", "gemm", "precise")
-
-
 def _check_method(method, c_in_g: int) -> str:
     key = method.strip().lower() if isinstance(method, str) else method
     if key not in METHODS:
@@ -101,6 +106,19 @@ def _check_method(method, c_in_g: int) -> str:
             "use method='gemm', 'direct' or 'auto' for cross-channel weights"
         )
     return key
+
+
+def same_pads(kernel_hw: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` of ``padding='same'`` for a kernel and dilation.
+
+    ``dilation * (k - 1)`` in total per axis; as PyTorch, an odd total puts the extra
+    row/column at the bottom/right (the kernel's anchor is at index ``(k - 1) // 2``).
+
+    >>> same_pads((3, 4), (1, 1))
+    (1, 1, 1, 2)
+    """
+    (th, tw) = (d * (k - 1) for d, k in zip(dilation, kernel_hw, strict=True))
+    return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
 
 
 def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, int, int]:
@@ -114,12 +132,7 @@ def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, in
                     f"padding='same' needs stride 1 (got stride={stride}); "
                     "give padding as numbers to use a larger stride"
                 )
-            pads = []
-            for d, k in zip(dilation, kernel_hw, strict=True):
-                total = d * (k - 1)
-                # As PyTorch: an odd total puts the extra row/column at the bottom/right.
-                pads += [total // 2, total - total // 2]
-            return tuple(pads)
+            return same_pads(kernel_hw, dilation)
         raise ParameterError(
             f"padding {padding!r} is not understood; give an int, a pair of ints, 'same' or 'valid'"
         )
@@ -320,23 +333,36 @@ def conv2d(
 
 def run_method(x, w, b, geometry) -> np.ndarray:
     """Run ``geometry.method`` (or the planner's choice for ``'auto'``) on prepared arrays."""
-    from convcli.engine._planner import choose_method
 
     method = geometry.method
     if method in ("auto", "precise"):
         method = choose_method(w, geometry, allow_fft=method == "auto")
     if method == "separable":
-        from convcli.engine._separable import correlate_separable_strips
-
         return correlate_separable_strips(x, w, b, geometry)
     if method == "fft":
-        from convcli.engine._fft import correlate_fft
-
         return correlate_fft(x, w, b, geometry)
     if method == "gemm":
-        from convcli.engine._gemm import correlate_gemm
-
         return correlate_gemm(x, w, b, geometry)
-    from convcli.engine._direct import correlate_direct_strips
 
     return correlate_direct_strips(x, w, b, geometry)
+
+
+def preload_fft(weights: Iterable[np.ndarray]) -> None:
+    """Start loading ``scipy.fft`` in the background when the planner would choose the FFT
+    for one of ``weights`` (4-D) on an image of a typical size (256 x 1024, ``same``).
+
+    A guess made before the image is read, so that the imports overlap the decoding; it
+    never fails: a weight the planner cannot plan for is skipped.
+    """
+    if fft_loaded():
+        return
+    with np.errstate(all="ignore"):  # a weight beyond float32 is refused later, clearly
+        for w in weights:
+            x = np.broadcast_to(np.float32(0), (1, w.shape[1], 256, 1024))
+            try:
+                planned = choose_method(w, prepare(x, w, padding="same")[3])
+            except ConvcliError:
+                continue
+            if planned == "fft":
+                load_in_background()
+                return

@@ -21,28 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from convcli._memory import available_memory
+from convcli.choices import PADDING_ALIASES, PADDING_MODES
 from convcli.errors import ParameterError
-
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular", "symmetric")
-
-#: Unambiguous names from NumPy, SciPy and OpenCV, mapped to convcli's.
-PADDING_ALIASES = {
-    "constant": "zeros",
-    "zero": "zeros",
-    "edge": "replicate",
-    "nearest": "replicate",
-    "wrap": "circular",
-    "reflect_101": "reflect",
-    "reflect101": "reflect",
-}
-
-_NUMPY_MODE = {
-    "zeros": "constant",
-    "reflect": "reflect",
-    "replicate": "edge",
-    "circular": "wrap",
-    "symmetric": "symmetric",
-}
 
 _MIRROR_MESSAGE = (
     "padding_mode 'mirror' is ambiguous: SciPy's 'mirror' is 'cb|abcd|cb' (edge sample not "
@@ -100,7 +80,15 @@ def pad_spatial(x: np.ndarray, pads: tuple[int, int, int, int], mode: str) -> np
     """Pad the last two axes of ``x`` by ``(top, bottom, left, right)`` in ``mode``.
 
     ``mode`` must already be normalized (see :func:`normalize_padding_mode`). Returns ``x``
-    itself when there is nothing to pad.
+    itself when there is nothing to pad. The samples are gathered with
+    :func:`source_indices`, the one definition of every mode (the strips and the Dask blocks
+    use it too), so the result equals :func:`numpy.pad` with the mode's NumPy name, also for
+    pads larger than the axis.
+
+    Examples
+    --------
+    >>> pad_spatial(np.arange(4.0).reshape(1, 4), (0, 0, 2, 2), "reflect")
+    array([[2., 1., 0., 1., 2., 3., 2., 1.]])
     """
     top, bottom, left, right = pads
     if not (top or bottom or left or right):
@@ -108,11 +96,12 @@ def pad_spatial(x: np.ndarray, pads: tuple[int, int, int, int], mode: str) -> np
     h, w = x.shape[-2:]
     samples = x.size // max(h * w, 1) * (h + top + bottom) * (w + left + right)
     check_fits(samples * x.itemsize, f"padding {h}x{w} by {tuple(pads)}")
-    width = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
-    # numpy.pad repeats the reflection/wrap for pads larger than the axis, and continues a
-    # single-sample axis by repeating it (there is nothing to reflect onto).
-    np_mode = _NUMPY_MODE[mode]
-    return np.pad(x, width, mode=np_mode)
+    rows = source_indices(np.arange(-top, h + bottom), h, mode)
+    cols = source_indices(np.arange(-left, w + right), w, mode)
+    out = x[..., np.maximum(rows, 0)[:, None], np.maximum(cols, 0)[None, :]]
+    if mode == "zeros":
+        out[..., (rows < 0)[:, None] | (cols < 0)[None, :]] = 0
+    return out
 
 
 def source_indices(positions, n: int, mode: str) -> np.ndarray:

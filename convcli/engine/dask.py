@@ -27,6 +27,7 @@ from convcli.engine._conv import conv2d as _conv2d_memory
 from convcli.engine._conv import prepare
 from convcli.engine._padding import source_indices
 from convcli.errors import MissingDependencyError, ParameterError
+from convcli.parallel import threads_in_this_thread
 
 try:
     import dask.array as da
@@ -144,7 +145,6 @@ def conv2d(
 def _conv_block(block, weight, bias, stride, dilation, groups, method):
     """The in-memory conv2d, without padding, of one block plus the halo after it, on one
     engine thread: Dask already runs a block per core."""
-    from convcli.engine._strips import threads_in_this_thread
 
     with threads_in_this_thread(1):
         return _conv2d_memory(

@@ -14,12 +14,15 @@ No file I/O lives here: reading and writing is :mod:`convcli.images`, one file t
 """
 
 from convcli.filtering._bands import filter_frame_by_rows
-from convcli.filtering._frame import FilterOptions, as_kernels, filter_frame, filter_image
+from convcli.filtering._frame import as_kernels, filter_frame, filter_image
+from convcli.filtering._options import FilterOptions
 from convcli.filtering._preview import preview_sheet
+from convcli.filtering._responses import chain_weights
 
 __all__ = [
     "FilterOptions",
     "as_kernels",
+    "chain_weights",
     "filter_frame",
     "filter_frame_by_rows",
     "filter_image",

@@ -21,11 +21,12 @@ frame's global min and max).
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 
-from convcli.engine._strips import run_tasks
 from convcli.filtering._frame import FilterOptions, filter_frame
+from convcli.parallel import run_tasks
 
 #: Samples (rows x width x channels) in one band's float working copy.
 BAND_SAMPLES = 1 << 21
@@ -89,7 +90,7 @@ def filter_frame_by_rows(frame, kernels, layout, opts: FilterOptions, name: str 
         band, band_layout = filter_frame(frame[a:b], kernels, layout, opts, name)
         return band[r0 - a : r1 - a], band_layout
 
-    lock, result = threading.Lock(), {}
+    lock, result = threading.Lock(), dict[str, Any]()
 
     def fill(band_range):
         rows, band_layout = run(band_range)

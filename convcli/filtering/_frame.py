@@ -23,22 +23,17 @@ File handling (reading, writing, frames, metadata) is in :mod:`convcli.batch._jo
 
 from __future__ import annotations
 
-import numbers
-from dataclasses import dataclass
-
 import numpy as np
 
-from convcli.engine._conv import int_pair
 from convcli.errors import KernelError, ParameterError
 from convcli.filtering._levels import (
-    DEPTHS,
-    OUTPUT_MAPS,
     map_output,
     max_value,
     output_dtype,
     to_working,
     working_float,
 )
+from convcli.filtering._options import FilterOptions
 from convcli.filtering._responses import (
     affine,
     check_range,
@@ -49,109 +44,18 @@ from convcli.filtering._responses import (
     weight_of,
 )
 from convcli.images._data import LAYOUT_BY_CHANNELS  # layout guessed from the channel count
-
-#: What ``channel_mode`` accepts.
-CHANNEL_MODES = ("per-channel", "cross")
-#: What ``alpha`` accepts.
-ALPHA_MODES = ("premultiply", "preserve", "channel")
-
-
-def _choice(name: str, value, accepted) -> None:
-    if value not in accepted:
-        raise ParameterError(f"{name} {value!r} is not understood; accepted: {', '.join(accepted)}")
-
-
-@dataclass(frozen=True)
-class FilterOptions:
-    """Everything :func:`filter_image` needs besides the image and the kernels.
-
-    Validated and normalized on construction (a :class:`ParameterError` names the option
-    and the accepted values). Picklable, so a batch layer can send it to worker processes.
-
-    Attributes
-    ----------
-    padding_mode : str
-        Border mode (``reflect`` by default; any name :func:`convcli.conv2d` accepts).
-    padding : 'same', 'valid', int or (int, int)
-        ``same`` keeps the size at stride 1 (see the module docstring for strides > 1).
-    stride, dilation : int or (int, int)
-    normalize : bool or None
-        Divide each kernel by its sum; None uses each kernel's own ``normalize``.
-    channel_mode : {'per-channel', 'cross'}
-        How a 2-D kernel meets the channels.
-    alpha : {'premultiply', 'preserve', 'channel'} or None
-        None: ``premultiply`` when every kernel is a plain 2-D kernel whose weights sum to a
-        positive value (a blur, a sharpen), else ``preserve``, or ``channel`` when a 4-D
-        kernel is in the chain.
-    output_map : {'clip', 'abs', 'normalize', 'offset'}
-    scale, offset : float
-        ``scale * x + offset`` before the output map, in output grey levels.
-    depth : {'8', '16', '32f'} or None
-        Output sample type; None keeps the input's.
-    """
-
-    padding_mode: str = "reflect"
-    padding: str | int | tuple[int, int] = "same"
-    stride: int | tuple[int, int] = 1
-    dilation: int | tuple[int, int] = 1
-    normalize: bool | None = None
-    channel_mode: str = "per-channel"
-    alpha: str | None = None
-    output_map: str = "clip"
-    scale: float = 1.0
-    offset: float = 0.0
-    depth: str | None = None
-
-    def __post_init__(self):
-        from convcli.engine._padding import normalize_padding_mode
-
-        fix = object.__setattr__
-        fix(self, "padding_mode", normalize_padding_mode(self.padding_mode))
-        if isinstance(self.padding, str):
-            _choice("padding", self.padding.lower(), ("same", "valid"))
-            fix(self, "padding", self.padding.lower())
-        else:
-            fix(self, "padding", int_pair(self.padding, "padding", 0))
-        fix(self, "stride", int_pair(self.stride, "stride", 1))
-        fix(self, "dilation", int_pair(self.dilation, "dilation", 1))
-        if self.normalize not in (None, True, False):
-            raise ParameterError(f"normalize must be True, False or None, got {self.normalize!r}")
-        _choice("channel mode", self.channel_mode, CHANNEL_MODES)
-        if self.alpha is not None:
-            _choice("alpha mode", self.alpha, ALPHA_MODES)
-        _choice("output map", self.output_map, OUTPUT_MAPS)
-        for name in ("scale", "offset"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not np.isfinite(value):
-                raise ParameterError(f"{name} must be a finite number, got {value!r}")
-            fix(self, name, float(value))
-        if self.depth is not None:
-            fix(self, "depth", str(self.depth).lower())
-            _choice("depth", self.depth, tuple(DEPTHS))
-
-    @classmethod
-    def from_kwargs(cls, **options) -> FilterOptions:
-        """Build from keyword options, refusing unknown names with the accepted list."""
-        known = cls.__dataclass_fields__
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise ParameterError(
-                f"unknown filter option(s) {', '.join(unknown)}; accepted: {', '.join(known)}"
-            )
-        return cls(**options)
+from convcli.kernels import load_kernel
+from convcli.kernels._kernel import Kernel
 
 
 def as_kernels(kernels) -> tuple:
     """A Kernel, a weight array, a spec string or a sequence of them, as a tuple of Kernels."""
-    from convcli.kernels._kernel import Kernel
 
     if isinstance(kernels, (Kernel, str, np.ndarray)):
         kernels = [kernels]
     result = []
     for item in kernels:
         if isinstance(item, str):
-            from convcli.kernels import load_kernel
-
             item = load_kernel(item)
         elif isinstance(item, np.ndarray):
             item = Kernel(name="array", weight=item, source="array")

@@ -6,14 +6,15 @@ Used by :mod:`convcli.filtering._frame`. Works on ``(C, H, W)`` float arrays and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from convcli._messages import name_list
+from convcli.engine import conv2d, pad_spatial, same_pads
 from convcli.errors import ImageError, KernelError, ParameterError
-
-if TYPE_CHECKING:
-    from convcli.filtering._frame import FilterOptions
+from convcli.filtering._options import FilterOptions
+from convcli.kernels import Kernel
 
 
 def label(kernel) -> str:
@@ -60,6 +61,15 @@ def weight_of(kernel, opts: FilterOptions) -> np.ndarray:
     return w / sums
 
 
+def chain_weights(kernels: Iterable[Kernel]) -> Iterator[np.ndarray]:
+    """Every weight of a chain (bank members included) as a 4-D float32 array: what the
+    engine may be asked to plan for (see :func:`convcli.engine.preload_fft`)."""
+    for kernel in kernels:
+        for member in kernel.members or (kernel,):
+            w = np.asarray(member.weight, np.float32)
+            yield w if w.ndim == 4 else w.reshape(1, 1, *w.shape[-2:])
+
+
 def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarray:
     """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W);
     ``precise``: see :func:`convolve`."""
@@ -97,7 +107,7 @@ def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dt
     --------
     >>> import numpy as np
     >>> from convcli.kernels._kernel import Kernel
-    >>> from convcli.filtering._frame import FilterOptions
+    >>> from convcli.filtering import FilterOptions
     >>> x = np.full((1, 4, 4), 255, np.float32)
     >>> check_range([Kernel("box", np.ones((3, 3)) / 9)], x, FilterOptions())
     >>> check_range([Kernel("huge", np.full((1, 2), 1e37))], x, FilterOptions())
@@ -188,7 +198,8 @@ def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:
     }
     if how not in folds:
         raise KernelError(f"bank {name} has combine {how!r}; accepted: {', '.join(folds)}")
-    total, count, shapes = None, 0, []
+    total: np.ndarray | None = None
+    count, shapes = 0, []
     for r in responses:
         r = np.asarray(r)
         shapes.append(r.shape)
@@ -199,9 +210,9 @@ def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:
         else:
             folds[how](total, r)
         count += 1
+    if total is None:
+        raise KernelError(f"bank {name} has no members")
     if len(set(shapes)) > 1:
-        from convcli._messages import name_list
-
         raise KernelError(
             f"the members of bank {name} give results of different sizes "
             f"({name_list(str(s[1:]) for s in shapes)}); use --padding same"
@@ -209,7 +220,9 @@ def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:
     if how == "magnitude":
         return np.sqrt(total, out=total)
     if how == "mean":
-        return np.divide(total, count, out=total) if total.dtype.kind == "f" else total / count
+        if total.dtype.kind == "f":
+            return np.divide(total, count, out=total)
+        return np.asarray(total / count)
     return total
 
 
@@ -218,20 +231,17 @@ def pads_for(size, opts: FilterOptions) -> tuple[int, int, int, int]:
 
     Examples
     --------
-    >>> from convcli.filtering._frame import FilterOptions
+    >>> from convcli.filtering import FilterOptions
     >>> pads_for((3, 4), FilterOptions())
     (1, 1, 1, 2)
-    >>> pads_for((3, 3), FilterOptions(padding=(2, 0), stride=2))
+    >>> pads_for((3, 3), FilterOptions.from_kwargs(padding=(2, 0), stride=2))
     (2, 2, 0, 0)
     """
     if opts.padding == "valid":
         return (0, 0, 0, 0)
-    if opts.padding == "same":
-        pads = []
-        for d, k in zip(opts.dilation, size, strict=True):
-            total = d * (k - 1)
-            pads += [total // 2, total - total // 2]  # extra at the bottom/right, as PyTorch
-        return tuple(pads)
+    if opts.padding == "same":  # with a stride too: the stride-1 result is sampled
+        return same_pads(size, opts.dilation)
+    assert not isinstance(opts.padding, str)  # normalised: 'same', 'valid' or a pair
     ph, pw = opts.padding
     return (ph, ph, pw, pw)
 
@@ -239,8 +249,6 @@ def pads_for(size, opts: FilterOptions) -> tuple[int, int, int, int]:
 def convolve(x, w4, bias, groups, opts: FilterOptions, precise: bool = False) -> np.ndarray:
     """conv2d of ``x`` (C, H, W) with ``w4`` under ``opts``' padding, stride and dilation;
     ``precise`` keeps every sample's error relative to itself (no FFT)."""
-    from convcli.engine import conv2d
-
     return conv2d(
         x,
         w4,
@@ -261,14 +269,12 @@ def resample_like(plane, size, opts: FilterOptions) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from convcli.filtering._frame import FilterOptions
+    >>> from convcli.filtering import FilterOptions
     >>> a = np.arange(12.0).reshape(1, 3, 4)
-    >>> resample_like(a, (3, 3), FilterOptions(stride=2))
+    >>> resample_like(a, (3, 3), FilterOptions.from_kwargs(stride=2))
     array([[[ 0.,  2.],
             [ 8., 10.]]])
     """
-    from convcli.engine import pad_spatial
-
     pads = pads_for(size, opts)
     padded = pad_spatial(plane, pads, opts.padding_mode)
     (sh, sw), (dh, dw) = opts.stride, opts.dilation

@@ -9,6 +9,8 @@ says what was dropped and why.
 
 from __future__ import annotations
 
+from PIL import PngImagePlugin
+
 from convcli._budget import gib
 from convcli._notes import note
 
@@ -18,8 +20,6 @@ _JPEG_ICC_PART = _JPEG_SEGMENT - 14  # less "ICC_PROFILE\0", sequence number and
 
 
 def _png_icc_limit() -> int:
-    from PIL import PngImagePlugin
-
     return int(PngImagePlugin.MAX_TEXT_CHUNK)
 
 

@@ -33,6 +33,7 @@ from collections.abc import Callable
 
 from convcli._messages import fold_name
 from convcli.errors import ImageError
+from convcli.images._sources import describe
 
 #: Bytes of the target's name kept in its temporary's name.
 TEMP_STEM_BYTES = 32
@@ -81,12 +82,6 @@ def is_temporary_of(entry: str, name: str) -> bool:
     return bool(middle) and "." not in middle
 
 
-def _describe(target) -> str:
-    from convcli.images._sources import describe
-
-    return describe(target)
-
-
 def _failure(name: str, exc: OSError) -> ImageError:
     reason = exc.strerror or str(exc)
     hint = {
@@ -95,7 +90,7 @@ def _failure(name: str, exc: OSError) -> ImageError:
         errno.EFBIG: "; the file system cannot hold a file this large",
         errno.EBADF: " (is it closed, or open for reading only?)",
         errno.EROFS: "; write elsewhere",
-    }.get(exc.errno, "")
+    }.get(exc.errno or 0, "")
     return ImageError(f"cannot write {fold_name(name)}: {reason}{hint}")
 
 
@@ -258,7 +253,7 @@ def write_output(dest, encode: Callable, name: str | None = None) -> None:
     >>> sink.getvalue()
     b'abc'
     """
-    name = _describe(dest) if name is None else name
+    name = describe(dest) if name is None else name
     if not isinstance(dest, (str, bytes, os.PathLike)):
         write_stream(dest, _encoded(encode), name)
         return

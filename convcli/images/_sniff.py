@@ -7,6 +7,10 @@ of something else is refused after a few bytes instead of being read to the end.
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
+
 from convcli.images._npy import MAGIC as NPY_MAGIC
 
 #: Bytes a format check looks at (Pillow's ``Image.open`` decides from 16).
@@ -41,10 +45,6 @@ def claimed(head: bytes) -> bool:
     """
     if head.startswith(_COMMON) or head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return True  # without loading every Pillow plugin
-    import io
-
-    from PIL import Image
-
     Image.init()
     prefix = head[:PREFIX]
     without_check = []

@@ -6,8 +6,15 @@ import io
 import os
 import stat
 
+from convcli import _memory
 from convcli._messages import fold_name
 from convcli.errors import ImageError
+from convcli.images import _sniff
+
+try:
+    import fcntl
+except ImportError:  # Windows: no O_NONBLOCK to clear
+    fcntl = None  # type: ignore[assignment]
 
 
 def describe(target) -> str:
@@ -74,8 +81,6 @@ def _read_head(stream, size: int) -> bytes:
 
 def _check_head(head, name: str) -> None:
     """Refuse an input whose first bytes no format claims (:mod:`convcli.images._sniff`)."""
-    from convcli.images import _sniff
-
     if isinstance(head, str):
         raise ImageError(f"cannot read {name}: it is a text stream; give a binary one")
     if not head:
@@ -90,13 +95,11 @@ def _read_bounded(stream, limit: int | None, size: int | None, name: str):
     The first bytes are sniffed first: an input no format claims is refused before the
     rest is read.
     """
-    from convcli.images._sniff import HEADER
-
     if limit is not None and size is not None and size > limit:
         return None
-    head = _read_head(stream, HEADER)
+    head = _read_head(stream, _sniff.HEADER)
     _check_head(head, name)
-    if len(head) < HEADER:
+    if len(head) < _sniff.HEADER:
         return head
     chunks, total = [head], len(head)
     while chunk := stream.read(_CHUNK):
@@ -109,17 +112,15 @@ def _read_bounded(stream, limit: int | None, size: int | None, name: str):
 
 def _read_file(fd: int, limit: int | None, name: str):
     """A descriptor's bytes: a regular file sniffed in place, then read in one call."""
-    from convcli.images._sniff import HEADER
-
     size = _size_of(fd)
     if size is None:
         return _read_bounded(_Unbuffered(fd), limit, None, name)
     if limit is not None and size > limit:
         return None
     if hasattr(os, "pread"):
-        head = os.pread(fd, HEADER, 0)
+        head = os.pread(fd, _sniff.HEADER, 0)
     else:  # Windows
-        head = os.read(fd, HEADER)
+        head = os.read(fd, _sniff.HEADER)
         os.lseek(fd, 0, os.SEEK_SET)
     _check_head(head, name)
     with open(fd, "rb", closefd=False) as handle:  # sized from fstat: one allocation
@@ -169,9 +170,7 @@ def open_input(path, name: str, *, pipes: bool = True) -> int:
             return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))  # wait for a writer
         except OSError as exc:
             raise ImageError(f"cannot read {name}: {exc.strerror or exc}") from None
-    if hasattr(os, "O_NONBLOCK"):
-        import fcntl
-
+    if fcntl is not None and hasattr(os, "O_NONBLOCK"):
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     return fd
 
@@ -185,9 +184,7 @@ def read_all(source, name: str, *, pipes: bool = True) -> bytes:
     decoding and filtering take several times its size), such as an endless pipe, is
     refused as soon as that is known, without reading it all.
     """
-    from convcli._budget import memory_limit
-
-    memory = memory_limit()
+    memory = _memory.available_memory()
     limit = None if memory is None else memory // 4
     try:
         if is_path(source):
@@ -206,6 +203,7 @@ def read_all(source, name: str, *, pipes: bool = True) -> bytes:
                 size = None
             data = _read_bounded(source, limit, size, name)
         if data is None:
+            assert limit is not None  # only a bounded read gives up
             raise ImageError(
                 f"cannot read {name}: it holds more than {limit / 2**30:.3g} GiB, a quarter of "
                 "the memory available, which decoding and filtering it would need (an endless "
@@ -218,12 +216,3 @@ def read_all(source, name: str, *, pipes: bool = True) -> bytes:
     except OSError as exc:
         raise ImageError(f"cannot read {name}: {exc.strerror or exc}") from None
     return bytes(data)
-
-
-def write_atomic(dest, encode) -> None:
-    """Call ``encode(fileobj)`` and put its bytes at ``dest``: see
-    :func:`convcli.images._outputs.write_output` (atomic for a regular file, direct for a
-    device or descriptor, checked for a stream)."""
-    from convcli.images._outputs import write_output
-
-    write_output(dest, encode)

@@ -14,6 +14,7 @@ import numpy as np
 
 from convcli._budget import BudgetError, FrameBudget
 from convcli.errors import ImageError
+from convcli.images._pillow import check_pixels
 
 # tifffile logs what it finds wrong in a damaged file, which Python prints to stderr when
 # the application has not configured logging; convcli reports such a file as one error.
@@ -30,7 +31,7 @@ def is_tiff(data: bytes) -> bool:
 
 def wants_tifffile(data: bytes) -> bool:
     """True for a TIFF whose samples Pillow would reduce or cannot read."""
-    import tifffile
+    import tifffile  # noqa: PLC0415 - lazy: 0.1 s of imports that only TIFF files need
 
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
@@ -89,7 +90,7 @@ def _unpremultiply(frame: np.ndarray) -> np.ndarray:
 
 
 def _metadata(page) -> dict:
-    metadata = {}
+    metadata: dict[str, object] = {}
     tags = page.tags
     if _ICC in tags:
         metadata["icc_profile"] = bytes(tags[_ICC].value)
@@ -107,9 +108,7 @@ def _metadata(page) -> dict:
 
 def decode(data: bytes, name: str, limit: int | None):
     """Every full-resolution page: ``(frames, layout, mode, metadata)``."""
-    import tifffile
-
-    from convcli.images._pillow import check_pixels
+    import tifffile  # noqa: PLC0415 - lazy: 0.1 s of imports that only TIFF files need
 
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
@@ -160,11 +159,11 @@ def pillow_holds(frames: list[np.ndarray], layout: str) -> bool:
 
 def encode(frames: list[np.ndarray], layout: str, metadata: dict) -> bytes:
     """A TIFF of every frame (one page each), deflate-compressed, with ICC and DPI."""
-    import tifffile
+    import tifffile  # noqa: PLC0415 - lazy: 0.1 s of imports that only TIFF files need
 
     photometric = {"L": "minisblack", "LA": "minisblack", "RGB": "rgb", "RGBA": "rgb"}
     photometric["CMYK"] = "separated"
-    options = {
+    options: dict[str, object] = {
         "photometric": photometric.get(layout, "minisblack"),
         "planarconfig": "contig" if frames[0].shape[2] > 1 else None,
         "compression": "zlib",

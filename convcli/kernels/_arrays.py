@@ -18,6 +18,7 @@ import re
 import zipfile
 from pathlib import Path
 from tokenize import TokenError
+from typing import Any
 
 import numpy as np
 
@@ -117,7 +118,7 @@ def save_npz(kernel: Kernel, path) -> None:
     """Write ``weight`` (and ``bias``, ``groups`` when present) as ``.npz``."""
     if kernel.is_bank:
         raise KernelError(f"kernel {kernel.name!r}: save banks as .json")
-    arrays = {"weight": kernel.weight}
+    arrays: dict[str, Any] = {"weight": kernel.weight}
     if kernel.bias is not None:
         arrays["bias"] = kernel.bias
     if kernel.groups != 1:

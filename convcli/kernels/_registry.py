@@ -78,7 +78,7 @@ def _expand(path) -> Path:
 
 
 def _looks_like_path(text: str) -> bool:
-    separators = {"/", os.sep, os.altsep} - {None}
+    separators = {s for s in ("/", os.sep, os.altsep) if s}
     return (
         any(s in text for s in separators)
         or text.lower().endswith(SUFFIXES)
