@@ -19,7 +19,7 @@ from pathlib import Path
 from convcli.errors import ConvcliError, ImageError, ParameterError
 from convcli.images._data import FORMATS, format_for
 from convcli.images._outputs import is_temporary_of
-from convcli.images._sources import describe, open_input
+from convcli.images._sources import describe, refuse_pipe
 
 
 @dataclass(frozen=True)
@@ -174,8 +174,8 @@ def run_item(work: Callable[[str, str], None], item: BatchItem) -> ItemResult:
     """
     start = time.perf_counter()
     try:
-        # a FIFO with no writer would block the batch forever: refused, without blocking
-        os.close(open_input(item.source, f"'{describe(item.source)}'", pipes=False))
+        # a FIFO with no writer would block the batch forever: refused, without opening it
+        refuse_pipe(item.source, f"'{describe(item.source)}'")
         folder = Path(item.target).parent
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -132,6 +132,12 @@ def _size_of(fd: int) -> int | None:
     return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
+_PIPE_IN_BATCH = (
+    "cannot read {name}: it is a FIFO (named pipe), which a batch does not read (it could "
+    "wait forever for a writer); give it alone as INPUT"
+)
+
+
 def open_input(path, name: str, *, pipes: bool = True) -> int:
     """A read descriptor for ``path``, opened without blocking (``O_NONBLOCK``) and checked
     with ``fstat`` before any read.
@@ -162,10 +168,7 @@ def open_input(path, name: str, *, pipes: bool = True) -> int:
     if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
         os.close(fd)
         if not pipes:
-            raise ImageError(
-                f"cannot read {name}: it is a FIFO (named pipe), which a batch does not read "
-                "(it could wait forever for a writer); give it alone as INPUT"
-            )
+            raise ImageError(_PIPE_IN_BATCH.format(name=name))
         try:
             return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))  # wait for a writer
         except OSError as exc:
@@ -173,6 +176,18 @@ def open_input(path, name: str, *, pipes: bool = True) -> int:
     if fcntl is not None and hasattr(os, "O_NONBLOCK"):
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     return fd
+
+
+def refuse_pipe(path, name: str) -> None:
+    """Raise ImageError when ``path`` is a FIFO or a socket, which a batch does not read
+    (a FIFO nobody writes would block it forever); found with ``stat``, never opened.
+    Anything else, a missing file included, is left to the reader."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        raise ImageError(_PIPE_IN_BATCH.format(name=name))
 
 
 def read_all(source, name: str, *, pipes: bool = True) -> bytes:
