@@ -366,10 +366,22 @@ def test_fifo_in_a_batch_is_an_item_error_not_a_hang(tmp_path):
     assert (tmp_path / "out" / "a.png").exists()
 
 
-def test_fifo_named_alone_is_read(tmp_path):
+@pytest.mark.parametrize(
+    "script",
+    [
+        "cat '{image}' > in.png & convcli apply -k box in.png got.png; wait",
+        # the writer waits in open() first, and is done as soon as a reader arrives
+        "cat '{image}' > in.png & sleep 0.5; convcli apply -k box in.png got.png; wait",
+        # the reader waits first; the writer opens, pauses, writes
+        "(sleep 0.5; exec 3> in.png; sleep 0.3; cat '{image}' >&3) & "
+        "convcli apply -k box in.png got.png; wait",
+    ],
+    ids=["together", "writer first", "reader first"],
+)
+def test_fifo_named_alone_is_read(tmp_path, script):
     run(["apply", "-k", "box", CAMERA, "ref.png"], cwd=tmp_path)
     os.mkfifo(tmp_path / "in.png")
-    proc = shell(f"cat '{CAMERA}' > in.png & convcli apply -k box in.png got.png; wait", tmp_path)
+    proc = shell(script.format(image=CAMERA), tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "got.png").read_bytes() == (tmp_path / "ref.png").read_bytes()
 
@@ -458,7 +470,7 @@ def test_unreadable_single_input_is_a_processing_error(tmp_path):
     proc = convcli("apply", "-k", "box", "secret.png", "ok.png", "-o", "out", "-j", "1")
     lines = error_lines(proc)
     assert proc.returncode == 1
-    assert lines[0] == "failed: secret.png: cannot read 'secret.png': permission denied"
+    assert lines[0] == "failed: secret.png: cannot read secret.png: permission denied"
     assert lines[-1].startswith("convcli: 1 done, 0 skipped, 1 failed in ")
     assert (tmp_path / "out" / "ok.png").exists()
 

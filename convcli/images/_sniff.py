@@ -34,6 +34,14 @@ _COMMON = (
 NOT_AN_IMAGE = "not an image convcli can read (PNG, JPEG, TIFF, BMP, WebP, GIF or .npy)"
 
 
+def _accepts(accept, prefix: bytes) -> bool:
+    try:
+        answer = accept(prefix)
+    except Exception:  # noqa: BLE001 - some checks fail on a prefix shorter than they read
+        return False
+    return bool(answer) and not isinstance(answer, str)  # a str: "plugin not available"
+
+
 def claimed(head: bytes) -> bool:
     """True when a format convcli reads (through Pillow or its own .npy reader) may start
     with ``head`` (the first :data:`HEADER` bytes, or all of a shorter input).
@@ -52,7 +60,7 @@ def claimed(head: bytes) -> bool:
         _, accept = Image.OPEN[kind]
         if accept is None:
             without_check.append(kind)
-        elif accept(prefix) and not isinstance(accept(prefix), str):
+        elif _accepts(accept, prefix):
             return True
     if not without_check:
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import select
 import stat
 
 from convcli import _memory
@@ -166,13 +167,19 @@ def open_input(path, name: str, *, pipes: bool = True) -> int:
         os.close(fd)
         raise ImageError(f"cannot read {name}: it is a directory, not an image file")
     if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-        os.close(fd)
         if not pipes:
+            os.close(fd)
             raise ImageError(_PIPE_IN_BATCH.format(name=name))
+        # Wait for a writer's first bytes (or its end) on this descriptor: reopening it
+        # blocking would wait for a *new* writer, for ever if one came and went already.
+        # Linux reports no hang-up on a FIFO before a writer has been seen.
         try:
-            return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))  # wait for a writer
-        except OSError as exc:
-            raise ImageError(f"cannot read {name}: {exc.strerror or exc}") from None
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            poller.poll()
+        except BaseException:  # Ctrl-C while waiting
+            os.close(fd)
+            raise
     if fcntl is not None and hasattr(os, "O_NONBLOCK"):
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     return fd
