@@ -73,7 +73,18 @@ ALLOWED = {
     "batch": {"filtering", "engine", "kernels", "images"},
     "cli": {"batch", "filtering", "engine", "kernels", "images"},
 }
-GROUND = {"choices", "errors", "parallel", "_memory", "_text", "_version", "convcli"}
+GROUND = {
+    "choices",
+    "errors",
+    "parallel",
+    "_memory",
+    "_text",
+    "_version",
+    "convcli",
+    "_budget",
+    "_messages",
+    "_notes",
+}
 ENTRY = {"__main__"}  # python -m convcli: the CLI
 
 

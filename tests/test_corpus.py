@@ -793,8 +793,9 @@ def test_huge_stride_is_computed_not_allocated(d):
     ids=["endless device", "file larger than the memory", "stdin larger than the memory"],
 )
 def test_inputs_larger_than_memory_are_refused_unread(source, make, d, monkeypatch):
-    """With 4 MiB "available", any input over 1 MiB is refused: /dev/zero after one read,
-    a file from its size alone, a pipe once it has sent too much."""
+    """With 4 MiB "available", any input over 1 MiB is refused: /dev/zero from its first
+    bytes (no format claims them), a file from its size alone, a pipe once it has sent too
+    much."""
     import convcli._memory
 
     monkeypatch.setattr(convcli._memory, "available_memory", lambda: 4 * 2**20)
@@ -805,20 +806,18 @@ def test_inputs_larger_than_memory_are_refused_unread(source, make, d, monkeypat
     code, out, err = invoke(
         ["apply", "-k", "box", source, "{d}/out.png"],
         d,
-        input=b"\x89PNG" * 2**19 if source == "-" else None,
+        input=b"\x89PNG\r\n\x1a\n" + bytes(2**21) if source == "-" else None,
     )
     name = {"-": r"the stream", "/dev/zero": r"/dev/zero"}.get(source, r"{d}/sparse\.png")
-    assert_refused(
-        code,
-        out,
-        err,
-        want_code=1,
-        d=d,
-        before=before,
-        pattern=rf"cannot read {name}: it holds more than 0\.000977 GiB, a quarter of "
+    pattern = (
+        rf"cannot read {name}: not an image convcli can read \(PNG, JPEG, TIFF, BMP, WebP, "
+        r"GIF or \.npy\)"
+        if source == "/dev/zero"
+        else rf"cannot read {name}: it holds more than 0\.000977 GiB, a quarter of "
         r"the memory available, which decoding and filtering it would need "
-        r"\(an endless stream or device\?\)",
+        r"\(an endless stream or device\?\)"
     )
+    assert_refused(code, out, err, want_code=1, d=d, before=before, pattern=pattern)
 
 
 def test_padding_is_checked_against_the_memory_before_allocating(d, monkeypatch):

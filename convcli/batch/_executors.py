@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from convcli._notes import show_notes
 from convcli.batch._plan import BatchItem, ItemResult, run_item, sweep_temporaries
 from convcli.errors import MissingDependencyError, ParameterError
 from convcli.parallel import available_cores, threads_per_worker, worker_environment
@@ -25,6 +26,7 @@ from convcli.parallel import available_cores, threads_per_worker, worker_environ
 def _limit_threads(threads: int) -> None:
     # Runs in a fresh worker before NumPy is imported there (see worker_environment).
     os.environ.update(worker_environment(threads))
+    show_notes()  # a worker's notes print as the main process's do
 
 
 class InlineExecutor:

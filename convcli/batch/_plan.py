@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from convcli.errors import ConvcliError, ParameterError
+from convcli.errors import ConvcliError, ImageError, ParameterError
 from convcli.images._data import FORMATS, format_for
+from convcli.images._outputs import is_temporary_of
+from convcli.images._sources import describe, refuse_pipe
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ def sweep_temporaries(targets: Iterable[str]) -> None:
     """Remove temporary files that interrupted writes of ``targets`` may have left.
 
     :func:`convcli.images.write_image` writes ``.<name>.<random>.part`` beside the target
+    (``<name>``: the first bytes of the target's name)
     and renames it into place; a worker killed mid-write leaves that file behind. Each
     directory is listed once, however many targets it holds.
     """
@@ -157,12 +160,9 @@ def sweep_temporaries(targets: Iterable[str]) -> None:
         except OSError:
             continue
         for entry in entries:
-            parts = entry.name.split(".")
-            # ".<name>.<random>.part": strip the leading dot, the random part and ".part"
-            if entry.name.startswith(".") and parts[-1] == "part" and len(parts) >= 4:
-                if ".".join(parts[1:-2]) in names:
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
+            if entry.name.startswith(".") and any(is_temporary_of(entry.name, n) for n in names):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def run_item(work: Callable[[str, str], None], item: BatchItem) -> ItemResult:
@@ -174,12 +174,21 @@ def run_item(work: Callable[[str, str], None], item: BatchItem) -> ItemResult:
     """
     start = time.perf_counter()
     try:
-        Path(item.target).parent.mkdir(parents=True, exist_ok=True)
+        # a FIFO with no writer would block the batch forever: refused, without opening it
+        refuse_pipe(item.source, f"'{describe(item.source)}'")
+        folder = Path(item.target).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ImageError(
+                f"cannot create the folder '{describe(folder)}' for "
+                f"'{describe(item.target)}': {exc.strerror or exc}"
+            ) from None
         work(item.source, item.target)
     except ConvcliError as exc:
         return ItemResult(item.source, item.target, "failed", str(exc), time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 - reported per file, the batch goes on
-        message = f"unexpected {type(exc).__name__} on '{item.source}': {exc}"
+        message = f"unexpected {type(exc).__name__} on '{describe(item.source)}': {exc}"
         return ItemResult(item.source, item.target, "failed", message, time.perf_counter() - start)
     return ItemResult(item.source, item.target, "done", None, time.perf_counter() - start)
 

@@ -20,10 +20,15 @@ from convcli.errors import ConvcliError
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+EXIT_HANGUP = 129
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: unwind like Ctrl-C (temporaries removed, workers stopped)."""
+
+
+class HungUp(Terminated):
+    """SIGHUP arrived (the terminal or the session went away): unwind like SIGTERM."""
 
 
 def _debug_requested(args) -> bool:
@@ -34,10 +39,24 @@ def _debug_requested(args) -> bool:
 
 
 def _fail(message: str, code: int) -> None:
-    # One line: fold whatever the message carries onto it.
-    text = " ".join(str(message).split())
-    click.echo(f"Error: {text}", err=True)
+    # One printable line of bounded length, whatever the message carries (a newline or an
+    # escape sequence in a file name, a list of 20000 archive members).
+    from convcli._messages import fold
+
+    text = fold(" ".join(str(message).split()))
+    try:
+        click.echo(f"Error: {text}", err=True)
+    except (OSError, ValueError):  # stderr closed as well: the exit code says it
+        pass
     sys.exit(code)
+
+
+def _signal_exit(exc: BaseException | None) -> None:
+    """Exit for a signal that unwound the command, when ``exc`` is one of ours."""
+    if isinstance(exc, HungUp):
+        _fail("hung up (SIGHUP)", EXIT_HANGUP)
+    if isinstance(exc, Terminated):
+        _fail("terminated (SIGTERM)", EXIT_TERMINATED)
 
 
 class ConvcliGroup(click.Group):
@@ -51,11 +70,10 @@ class ConvcliGroup(click.Group):
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Abort as exc:
             # click turns KeyboardInterrupt (and so our Terminated) into Abort.
-            if isinstance(exc.__context__, Terminated):
-                _fail("terminated (SIGTERM)", EXIT_TERMINATED)
+            _signal_exit(exc.__context__)
             _fail("interrupted", EXIT_INTERRUPTED)
-        except Terminated:
-            _fail("terminated (SIGTERM)", EXIT_TERMINATED)
+        except Terminated as exc:
+            _signal_exit(exc)
         except KeyboardInterrupt:
             if debug:
                 raise
@@ -72,8 +90,9 @@ class ConvcliGroup(click.Group):
                 raise
             _fail(str(exc), exc.exit_code)
         except BrokenPipeError:
-            # The reader of our stdout went away (e.g. `| head`): not an error of ours.
-            sys.stderr.close()
+            # The reader of our stdout went away (e.g. `| head`): quiet, but not success.
+            # stdout points at /dev/null so that the exit's flush cannot complain.
+            _quiet_stdout()
             sys.exit(1)
         except MemoryError:
             if debug:
@@ -118,15 +137,34 @@ def _show_notes() -> None:
     logger.setLevel(logging.INFO)
 
 
+def _quiet_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
 def _on_sigterm(signum, frame):
     raise Terminated()
 
 
+def _on_sighup(signum, frame):
+    raise HungUp()
+
+
 def run() -> None:
-    """Console-script entry point: SIGTERM unwinds like Ctrl-C, then exits 143."""
+    """Console-script entry point: SIGTERM and SIGHUP unwind like Ctrl-C (temporaries
+    removed, workers stopped), then exit 143 and 129."""
     import signal
 
+    from convcli._notes import show_notes
+
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, _on_sighup)  # nohup's "ignore" stays
+    show_notes()
     main(prog_name="convcli")
 
 

@@ -7,6 +7,7 @@ the command functions so ``convcli --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -15,7 +16,7 @@ from convcli.choices import FORMATS
 from convcli.cli._batch import batch_options, is_batch, run_batch_command
 from convcli.cli._options import conv_options
 
-_DASH_PATH = click.Path(dir_okay=False, allow_dash=True)
+_DASH_PATH = click.Path(dir_okay=False, allow_dash=True, readable=False)
 
 max_pixels_option = click.option(
     "--max-pixels",
@@ -31,10 +32,11 @@ def _stream(path: str, name: str, output: bool = False):
     if path != "-":
         return path
     stream, what, hint = (
-        (sys.stdout.buffer, "output", "redirect it (e.g. '> out.png')")
+        (sys.stdout, "output", "redirect it (e.g. '> out.png')")
         if output
-        else (sys.stdin.buffer, "input", "pipe an image in (e.g. '< photo.png')")
+        else (sys.stdin, "input", "pipe an image in (e.g. '< photo.png')")
     )
+    stream = _open_standard(stream, 1 if output else 0, what, hint)
     if stream.isatty():
         raise click.UsageError(
             f"{name} is '-' but standard {what} is a terminal; {hint} or give a file name"
@@ -42,8 +44,31 @@ def _stream(path: str, name: str, output: bool = False):
     return stream
 
 
+def _open_standard(stream, fd: int, what: str, hint: str):
+    """The binary side of a standard stream, or an error when it is closed (``>&-``)."""
+    from convcli.errors import ImageError
+
+    try:
+        os.fstat(fd)
+        if stream is None:
+            raise OSError
+        return stream.buffer
+    except (OSError, AttributeError, ValueError):
+        raise ImageError(
+            f"standard {what} is closed ('{'>' if what == 'output' else '<'}&-'); {hint} "
+            "or give a file name"
+        ) from None
+
+
 @click.command("apply")
-@click.argument("paths", nargs=-1, metavar="INPUT... OUTPUT", type=click.Path(allow_dash=True))
+@click.argument(
+    "paths",
+    nargs=-1,
+    metavar="INPUT... OUTPUT",
+    # readable=False: an unreadable input is a processing error (exit 1) naming the file,
+    # and in a batch it fails that item only
+    type=click.Path(allow_dash=True, readable=False),
+)
 @conv_options
 @click.option(
     "--format",

@@ -16,6 +16,7 @@ import time
 
 import click
 
+from convcli._messages import fold_name, name_list
 from convcli.cli._progress import Progress
 
 
@@ -142,6 +143,7 @@ def run_batch_command(
         run_batch,
     )
     from convcli.errors import ParameterError
+    from convcli.images._outputs import check_output_path, write_output
     from convcli.parallel import available_cores
 
     inputs = list(inputs)
@@ -163,7 +165,9 @@ def run_batch_command(
         deeper = "" if recursive else " (use -r to look in subdirectories)"
         raise ParameterError(f"no input files {what} in {', '.join(inputs)}{deeper}")
     items = plan_outputs(found, output_dir, suffix=suffix, extension=extension)
-    os.makedirs(output_dir, exist_ok=True)
+    if report:  # before any work: a report that cannot be written is known now
+        check_output_path(report, f"--report {report}")
+    make_output_dir(output_dir)
 
     executor = DaskExecutor(scheduler) if scheduler else make_executor(jobs or available_cores())
     summary = Summary()
@@ -184,15 +188,33 @@ def run_batch_command(
         order = {item.source: i for i, item in enumerate(items)}
         results.sort(key=lambda r: order[r.source])
         document = build_report(results, summary, settings)
-        with open(report, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2)
-            handle.write("\n")
+        text = json.dumps(document, indent=2) + "\n"
     not_run = len(items) - len(results)
     tail = f", {not_run} not started (--fail-fast)" if not_run else ""
     failed = [r.source for r in results if r.status == "failed"]
     if failed:
-        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
-        tail += f"; failed: {', '.join(failed[:5])}{more}"
+        tail += f"; failed: {name_list(failed)}"
     click.echo(f"convcli: {summary.line()}{tail}", err=True)
     sys.stderr.flush()
+    if report:  # after the summary, so a full disk here still leaves the summary
+        write_output(
+            report, lambda stream: stream.write(text.encode("utf-8")), f"--report {report}"
+        )
     return 1 if summary.failed else 0
+
+
+def make_output_dir(output_dir: str) -> None:
+    """Create the batch's output directory (and its parents), or one clear error."""
+    from convcli.errors import ImageError
+
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except FileExistsError:
+        raise ImageError(
+            f"cannot create the output directory {fold_name(output_dir)}: a file of that name "
+            "exists; give a directory"
+        ) from None
+    except OSError as exc:
+        raise ImageError(
+            f"cannot create the output directory {fold_name(output_dir)}: {exc.strerror or exc}"
+        ) from None

@@ -68,7 +68,9 @@ class Progress:
     def update(self, result) -> None:
         self.count += 1
         if result.status == "failed":
-            self.message(f"failed: {result.source}: {result.error}")
+            from convcli._messages import fold, fold_name
+
+            self.message(f"failed: {fold_name(result.source)}: {fold(result.error)}")
         now = self.clock()
         if self.live and (now - self._last_draw >= 0.1 or self.count == self.total):
             self.stream.write("\r" + self._bar())

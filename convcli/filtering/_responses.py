@@ -6,10 +6,11 @@ Used by :mod:`convcli.filtering._frame`. Works on ``(C, H, W)`` float arrays and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from convcli._messages import name_list
 from convcli.engine import conv2d, pad_spatial, same_pads
 from convcli.errors import ImageError, KernelError, ParameterError
 from convcli.filtering._options import FilterOptions
@@ -73,13 +74,12 @@ def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarra
     """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W);
     ``precise``: see :func:`convolve`."""
     if kernel.is_bank:
-        responses = [affine(m, response(m, x, opts)) for m in kernel.members]
-        if len({r.shape for r in responses}) != 1:
-            raise KernelError(
-                f"the members of bank {label(kernel)} give results of different sizes "
-                f"({', '.join(str(r.shape[1:]) for r in responses)}); use --padding same"
-            )
-        return combine(responses, kernel.combine, label(kernel))
+        # one member at a time into a running result: memory for two responses, not N
+        return combine(
+            (affine(m, response(m, x, opts)) for m in kernel.members),
+            kernel.combine,
+            label(kernel),
+        )
     w = weight_of(kernel, opts).astype(x.dtype)
     bias = None if kernel.bias is None else np.asarray(kernel.bias, dtype=x.dtype)
     channels = x.shape[0]
@@ -171,7 +171,15 @@ def _bound(kernel, peak: float, channels: int, opts: FilterOptions, limit: float
 
 
 def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:
-    """Combine a bank's member responses pixel by pixel.
+    """Combine a bank's member responses pixel by pixel, streamed: each response (any
+    iterable, e.g. a generator computing them one by one) is folded into a running
+    result, so memory holds two responses however many members the bank has. The
+    result is bit-identical to reducing the stacked responses along their first axis.
+
+    Raises
+    ------
+    KernelError
+        For an unknown ``how``, or members whose results differ in size.
 
     Examples
     --------
@@ -181,18 +189,41 @@ def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:
     >>> combine([np.array([3.0, -1.0]), np.array([4.0, 2.0])], "min")
     array([ 3., -1.])
     """
-    stack = np.stack(responses)
-    if how == "magnitude":
-        return np.sqrt(np.sum(stack * stack, axis=0))
-    ops: dict[str, Callable[..., np.ndarray]] = {
-        "max": np.max,
-        "min": np.min,
-        "sum": np.sum,
-        "mean": np.mean,
+    folds = {
+        "magnitude": lambda acc, r: np.add(acc, r * r, out=acc),
+        "max": lambda acc, r: np.maximum(acc, r, out=acc),
+        "min": lambda acc, r: np.minimum(acc, r, out=acc),
+        "sum": lambda acc, r: np.add(acc, r, out=acc),
+        "mean": lambda acc, r: np.add(acc, r, out=acc),
     }
-    if how not in ops:
-        raise KernelError(f"bank {name} has combine {how!r}; accepted: magnitude, {', '.join(ops)}")
-    return ops[how](stack, axis=0)
+    if how not in folds:
+        raise KernelError(f"bank {name} has combine {how!r}; accepted: {', '.join(folds)}")
+    total: np.ndarray | None = None
+    count, shapes = 0, []
+    for r in responses:
+        r = np.asarray(r)
+        shapes.append(r.shape)
+        if total is None:
+            total = r * r if how == "magnitude" else np.array(r, copy=True)
+        elif r.shape != total.shape:
+            continue  # reported below, with every member's size
+        else:
+            folds[how](total, r)
+        count += 1
+    if total is None:
+        raise KernelError(f"bank {name} has no members")
+    if len(set(shapes)) > 1:
+        raise KernelError(
+            f"the members of bank {name} give results of different sizes "
+            f"({name_list(str(s[1:]) for s in shapes)}); use --padding same"
+        )
+    if how == "magnitude":
+        return np.sqrt(total, out=total)
+    if how == "mean":
+        if total.dtype.kind == "f":
+            return np.divide(total, count, out=total)
+        return np.asarray(total / count)
+    return total
 
 
 def pads_for(size, opts: FilterOptions) -> tuple[int, int, int, int]:

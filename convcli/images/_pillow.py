@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
+from convcli._budget import BudgetError, FrameBudget
 from convcli.choices import FORMATS
 from convcli.errors import ImageError
 from convcli.images import _cstderr as cstderr
@@ -125,6 +126,7 @@ def open_image(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"cannot read {name}: corrupt or unsupported image ({exc})") from None
     check_pixels(image.size[0] * image.size[1], limit, name)
+    _check_budget(data, image, limit, name)  # the frames the headers announce
     return image
 
 
@@ -222,11 +224,13 @@ def read_frames(image: Image.Image, name: str, max_pixels: int | None = None):
 
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     images, durations = [], []
+    budget = FrameBudget(limit)
     try:
         # libtiff prints its complaints to fd 2: they go into the error below instead
         with _pillow_limit(limit), cstderr.captured(image.format == "TIFF") as printed:
             for frame in ImageSequence.Iterator(image):
                 check_pixels(frame.size[0] * frame.size[1], limit, name)
+                _spend(budget, frame.size[0] * frame.size[1], name)
                 frame.load()
                 images.append(frame.copy())
                 durations.append(frame.info.get("duration"))
@@ -250,6 +254,30 @@ def read_frames(image: Image.Image, name: str, max_pixels: int | None = None):
         if "loop" in image.info:
             metadata["loop"] = int(image.info["loop"])
     return frames, layout_of(mode), metadata
+
+
+def _spend(budget: FrameBudget, pixels: int, name: str, count: int = 1) -> None:
+    try:
+        budget.add(pixels, 4, count)
+    except BudgetError as exc:
+        raise ImageError(f"cannot read {name}: {exc}") from None
+
+
+def _check_budget(data: bytes, image: Image.Image, limit: int | None, name: str) -> None:
+    """Refuse an image whose announced frames (GIF, APNG, TIFF pages, WebP) would cost more
+    than the budget, from its headers alone, before any frame is decoded. Counted on a
+    second opening, which leaves ``image`` at its first frame whatever counting does."""
+    if image.format not in ("GIF", "PNG", "TIFF", "WEBP", "MPO"):
+        return
+    try:
+        with _pillow_limit(limit), Image.open(io.BytesIO(data)) as probe:
+            count = int(getattr(probe, "n_frames", 1))
+    except _CORRUPT:
+        return  # damaged: reading frame by frame reports it
+    except Image.DecompressionBombError:
+        return  # open_image has reported it
+    if count > 1:
+        _spend(FrameBudget(limit), image.size[0] * image.size[1], name, count)
 
 
 # TIFF tags that describe the picture rather than its storage: kept as its "EXIF".

@@ -12,6 +12,7 @@ import logging
 
 import numpy as np
 
+from convcli._budget import BudgetError, FrameBudget
 from convcli.errors import ImageError
 from convcli.images._geotiff import extratags, has_geo_tags, read_geo
 from convcli.images._pillow import check_pixels
@@ -115,9 +116,14 @@ def decode(data: bytes, name: str, limit: int | None):
 
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
-            pages = [page for page in tif.pages if not int(page.subfiletype) & 1]
-            for page in pages:
-                check_pixels(page.imagelength * page.imagewidth, limit, name)
+            pages, budget = [], FrameBudget(limit)
+            for page in tif.pages:  # counted before any is decoded: a page bomb stops here
+                if int(page.subfiletype) & 1:
+                    continue
+                pixels = page.imagelength * page.imagewidth
+                check_pixels(pixels, limit, name)
+                budget.add(pixels, (page.bitspersample + 7) // 8 * page.samplesperpixel)
+                pages.append(page)
             frames = [_as_frame(page, name) for page in pages]
             first = pages[0]
             layout = _layout(first, frames[0].shape[2])
@@ -126,6 +132,8 @@ def decode(data: bytes, name: str, limit: int | None):
             associated = tuple(int(v) for v in first.extrasamples)[:1] == (1,)
     except ImageError:
         raise
+    except BudgetError as exc:
+        raise ImageError(f"cannot read {name}: {exc}") from None
     except Exception as exc:  # tifffile and imagecodecs raise many kinds for bad data
         raise ImageError(
             f"cannot read {name}: truncated or corrupt TIFF ({exc}); re-export or re-download it"

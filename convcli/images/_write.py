@@ -12,7 +12,9 @@ from convcli.images import _npy as npy
 from convcli.images import _pillow as pillow_io
 from convcli.images import _tiff as tiff
 from convcli.images._data import FORMATS, LAYOUT_BY_CHANNELS, ImageData, format_for
-from convcli.images._sources import describe, is_path, write_atomic
+from convcli.images._fit import fit_metadata
+from convcli.images._outputs import write_output
+from convcli.images._sources import describe, is_path
 from convcli.images.png import _codec as png_fast
 
 #: A path or a writable binary stream.
@@ -228,6 +230,7 @@ write PNG or TIFF to keep them, or reduce the depth (--depth 8)
     metadata = dict(image.metadata)
     if source is not None:
         frames = [_convert(frame, source, layout) for frame in frames]
+    metadata = fit_metadata(metadata, fmt, name)  # what the format cannot hold, noted
     icc = metadata.get("icc_profile")
     if icc and _ICC_SPACE.get(layout) not in (None, bytes(icc[16:20])):
         del metadata["icc_profile"]  # a CMYK profile cannot describe the RGB it became
@@ -245,4 +248,4 @@ write PNG or TIFF to keep them, or reduce the depth (--depth 8)
         else:
             pillow_io.save(converted, stream, fmt, quality, compress_level)
 
-    write_atomic(dest, encode)
+    write_output(dest, encode)

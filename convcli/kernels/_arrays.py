@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from convcli._messages import name_list
 from convcli.errors import KernelError
 from convcli.kernels._checks import (
     MAX_WEIGHTS,
@@ -89,7 +90,8 @@ def load_npz(path: Path, name: str, where: str) -> Kernel:
         unknown = sorted(set(members) - set(NPZ_ARRAYS))
         if unknown or "weight" not in members:
             raise KernelError(
-                f"{where}: holds arrays {sorted(members)}; a kernel .npz holds 'weight' and "
+                f"{where}: holds arrays [{name_list(sorted(members), quote=True)}]; "
+                "a kernel .npz holds 'weight' and "
                 "optionally 'bias' and 'groups' (np.savez(f, weight=..., bias=...))"
             )
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from convcli._budget import check_bank_members
 from convcli.choices import BANK_COMBINES
 from convcli.errors import KernelError
 
@@ -72,6 +73,9 @@ class Kernel:
                 f"kernel {self.name!r}: weight has {self.weight.ndim} dimensions; "
                 "a kernel is 2-D (kH, kW) or 4-D (C_out, C_in/groups, kH, kW)"
             )
+        refused = check_bank_members(len(self.members), repr(self.name))
+        if refused:
+            raise KernelError(refused)
         if self.members and self.combine not in BANK_COMBINES:
             raise KernelError(
                 f"kernel {self.name!r}: a bank's combine must be one of "
