@@ -13,6 +13,9 @@ returns the filtered image in the output dtype. Steps:
    kernel's own ``scale * response + offset``;
 4. ``scale * x + offset``, the output map, one rounding (half to even), clip, cast.
 
+With ``linear=True`` or ``channels='lightness'`` the colour is decoded to linear light or
+L*a*b* after step 1 and encoded back before step 4 (:mod:`convcli.filtering._light`).
+
 Geometry: ``padding='same'`` (the default) pads ``dilation * (k - 1)`` in total per axis,
 the extra row/column at the bottom/right as PyTorch; with a stride the output is the
 stride-1 result sampled every ``stride`` pixels: ``ceil(H / stride)`` rows. Every kernel
@@ -30,6 +33,7 @@ import numpy as np
 
 from convcli.engine._conv import int_pair
 from convcli.errors import KernelError, ParameterError
+from convcli.filtering import _light
 from convcli.filtering._levels import (
     DEPTHS,
     OUTPUT_MAPS,
@@ -88,6 +92,10 @@ class FilterOptions:
         ``scale * x + offset`` before the output map, in output grey levels.
     depth : {'8', '16', '32f'} or None
         Output sample type; None keeps the input's.
+    linear : bool
+        Filter the colour in linear light: decode with the sRGB curve, filter, encode.
+    channels : {'all', 'lightness'}
+        ``lightness``: filter only CIE L* (Y with ``linear``) and keep a*, b*.
     """
 
     padding_mode: str = "reflect"
@@ -101,6 +109,8 @@ class FilterOptions:
     scale: float = 1.0
     offset: float = 0.0
     depth: str | None = None
+    linear: bool = False
+    channels: str = "all"
 
     def __post_init__(self):
         from convcli.engine._padding import normalize_padding_mode
@@ -128,6 +138,10 @@ class FilterOptions:
         if self.depth is not None:
             fix(self, "depth", str(self.depth).lower())
             _choice("depth", self.depth, tuple(DEPTHS))
+        if self.linear not in (True, False):
+            raise ParameterError(f"linear must be True or False, got {self.linear!r}")
+        fix(self, "linear", bool(self.linear))
+        _choice("channels", self.channels, _light.CHANNELS)
 
     @classmethod
     def from_kwargs(cls, **options) -> FilterOptions:
@@ -185,7 +199,7 @@ def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.
     **options
         The fields of :class:`FilterOptions`: ``padding_mode``, ``padding``, ``stride``,
         ``dilation``, ``normalize``, ``channel_mode``, ``alpha``, ``output_map``,
-        ``scale``, ``offset``, ``depth``.
+        ``scale``, ``offset``, ``depth``, ``linear``, ``channels``.
 
     Returns
     -------
@@ -285,16 +299,19 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
     split = alpha_mode != "channel"
     colour, alpha = (x[:-1], x[-1:]) if split else (x, None)
     colour_layout = layout[:-1] if split else layout
+    _light.check(opts, colour_layout, kernels, name)
+    colour, light = _light.enter(colour, colour_layout, opts, top, frame.dtype)
 
     for kernel in kernels:
         if alpha_mode == "premultiply":
             colour, alpha = _premultiplied_step(kernel, colour, alpha, opts, top)
         else:
             colour = _check_channels(kernel, colour, colour_layout, name, split, layout)
-            filtered = response(kernel, colour, opts)
+            filtered = response(kernel, colour, opts, top=top)
             if alpha is not None:
                 alpha = resample_like(alpha, kernel_hw(kernel), opts)
             colour = affine(kernel, filtered)
+    colour = _light.leave(colour, light, kernels, opts)
     out = map_output(colour, out_dtype, opts.output_map, opts.scale, opts.offset)
     out_layout = _result_layout(colour_layout, frame.shape[2] - split, out.shape[0])
     if alpha is not None:
@@ -343,10 +360,10 @@ def _premultiplied_step(kernel, colour, alpha, opts, top):
     """
     stacked = np.concatenate([colour * (alpha / top), alpha])
     if opts.channel_mode == "cross":
-        colour_f = response(kernel, stacked[:-1], opts, precise=True)
-        alpha_f = response(kernel, stacked[-1:], opts, precise=True)
+        colour_f = response(kernel, stacked[:-1], opts, precise=True, top=top)
+        alpha_f = response(kernel, stacked[-1:], opts, precise=True, top=top)
     else:
-        filtered = response(kernel, stacked, opts, precise=True)
+        filtered = response(kernel, stacked, opts, precise=True, top=top)
         colour_f, alpha_f = filtered[:-1], filtered[-1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         straight = np.where(alpha_f > 0, colour_f * top / alpha_f, 0.0).astype(colour_f.dtype)

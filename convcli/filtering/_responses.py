@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from convcli.errors import ImageError, KernelError, ParameterError
+from convcli.filtering._unsharp import sharpen_where
+from convcli.kernels._unsharp import ThresholdedUnsharp
 
 if TYPE_CHECKING:
     from convcli.filtering._frame import FilterOptions
@@ -60,11 +62,15 @@ def weight_of(kernel, opts: FilterOptions) -> np.ndarray:
     return w / sums
 
 
-def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarray:
+def response(
+    kernel, x, opts: FilterOptions, precise: bool = False, top: float = 1.0
+) -> np.ndarray:
     """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W);
-    ``precise``: see :func:`convolve`."""
+    ``precise``: see :func:`convolve`; ``top``: full scale of ``x`` (for thresholds)."""
+    if isinstance(kernel, ThresholdedUnsharp):
+        return _thresholded_unsharp(kernel, x, opts, top)
     if kernel.is_bank:
-        responses = [affine(m, response(m, x, opts)) for m in kernel.members]
+        responses = [affine(m, response(m, x, opts, top=top)) for m in kernel.members]
         if len({r.shape for r in responses}) != 1:
             raise KernelError(
                 f"the members of bank {label(kernel)} give results of different sizes "
@@ -81,6 +87,17 @@ def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarra
         one = convolve(x.sum(axis=0, keepdims=True), w[None, None], None, 1, opts, precise)
         return np.repeat(one, channels, axis=0)
     return convolve(x, np.broadcast_to(w, (channels, 1, *w.shape)), None, channels, opts, precise)
+
+
+def _thresholded_unsharp(kernel, x, opts: FilterOptions, top: float) -> np.ndarray:
+    """The step of :mod:`convcli.filtering._unsharp` (``cross``: on the channel sum)."""
+    if opts.channel_mode == "cross" and x.shape[0] > 1:
+        one = _thresholded_unsharp(kernel, x.sum(axis=0, keepdims=True), opts, top)
+        return np.repeat(one, x.shape[0], axis=0)
+    w = np.broadcast_to(kernel.blur.astype(x.dtype), (x.shape[0], 1, *kernel.blur.shape))
+    blurred = convolve(x, w, None, x.shape[0], opts, precise=True)
+    centre = resample_like(x, kernel_hw(kernel), opts)
+    return sharpen_where(centre, blurred, kernel.amount, kernel.threshold * top)
 
 
 def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dtype=None) -> None:

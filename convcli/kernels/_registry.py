@@ -240,13 +240,14 @@ class _Resolver:
         if name in PARAMETRIC:
             kind = PARAMETRIC[name]
             values = parse_params(params, kind.params, where, name)
-            return build_kernel(
+            kernel = build_kernel(
                 text,
                 kind.build(**values, where=where),
                 where=where,
                 description=kind.description,
                 source="builtin",
             )
+            return kind.finish(kernel, values) if kind.finish else kernel
         if Path(text).is_file():  # a file, but not of a kernel type (an image given as -k)
             return self.file(Path(text))
         raise KernelError(
