@@ -20,6 +20,7 @@ CHANNEL_MODES = ("per-channel", "cross")
 ALPHA_MODES = ("premultiply", "preserve", "channel")
 OUTPUT_MAPS = ("clip", "abs", "normalize", "offset")
 DEPTHS = ("8", "16", "32f")
+COLOUR_CHANNELS = ("all", "lightness")
 
 
 class IntPair(click.ParamType):
@@ -120,6 +121,8 @@ _FILTER_KEYS = (
     "scale",
     "offset",
     "depth",
+    "linear",
+    "channels",
 )
 
 _OPTIONS = [
@@ -230,6 +233,22 @@ _OPTIONS = [
         default=None,
         help="Output sample type: 8, 16 (bits) or 32f (float); default: the "
         "input's (.npy output: 32f).",
+    ),
+    click.option(
+        "--linear/--no-linear",
+        default=False,
+        show_default=True,
+        help="Filter in linear light: decode the sRGB curve, filter, encode back (no dark "
+        "fringes between bright colours). Images with a non-sRGB ICC profile are refused.",
+    ),
+    click.option(
+        "--channels",
+        "channels",
+        type=click.Choice(COLOUR_CHANNELS),
+        default="all",
+        show_default=True,
+        help="lightness: filter only CIE L* (Y with --linear) and keep the colour "
+        "(a*, b*); for RGB(A) and L images and 2-D kernels.",
     ),
 ]
 

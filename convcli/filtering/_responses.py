@@ -62,9 +62,7 @@ def weight_of(kernel, opts: FilterOptions) -> np.ndarray:
     return w / sums
 
 
-def response(
-    kernel, x, opts: FilterOptions, precise: bool = False, top: float = 1.0
-) -> np.ndarray:
+def response(kernel, x, opts: FilterOptions, precise: bool = False, top: float = 1.0) -> np.ndarray:
     """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W);
     ``precise``: see :func:`convolve`; ``top``: full scale of ``x`` (for thresholds)."""
     if isinstance(kernel, ThresholdedUnsharp):
