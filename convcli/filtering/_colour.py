@@ -78,15 +78,15 @@ def srgb_to_linear(values) -> np.ndarray:
     >>> srgb_to_linear([0.0, 0.04045, 0.5, 1.0]).round(6).tolist()
     [0.0, 0.003131, 0.214041, 1.0]
     """
-    v = _float(values)
+    v = np.atleast_1d(_float(values))
     t = v.dtype.type
     a = np.abs(v)
     out = a + t(0.055)
-    out *= t(1 / 1.055)
+    out /= t(1.055)
     np.power(out, t(2.4), out=out)
     small = a <= t(DECODE_BREAK)
     np.copyto(out, a * t(1 / 12.92), where=small)
-    return np.copysign(out, v, out=out)
+    return np.copysign(out, v, out=out).reshape(np.shape(values))
 
 
 def linear_to_srgb(values) -> np.ndarray:
@@ -97,16 +97,17 @@ def linear_to_srgb(values) -> np.ndarray:
     >>> linear_to_srgb([0.0, 0.0031308, 0.214041, 1.0]).round(6).tolist()
     [0.0, 0.04045, 0.5, 1.0]
     """
-    v = _float(values)
+    v = np.atleast_1d(_float(values))
     t = v.dtype.type
     a = np.abs(v)
     out = np.power(a, t(1 / 2.4))
+    out -= t(1)  # (p - 1) * 1.055 + 1: exactly 1 at 1
     out *= t(1.055)
-    out -= t(0.055)
+    out += t(1)
     small = a <= t(ENCODE_BREAK)
     if small.any():
         np.copyto(out, a * t(12.92), where=small)
-    return np.copysign(out, v, out=out)
+    return np.copysign(out, v, out=out).reshape(np.shape(values))
 
 
 @functools.lru_cache(maxsize=4)
