@@ -268,8 +268,8 @@ def test_lightness_matches_float64(linear):
     labs = np.array([ref_lab(px) for px in image.reshape(-1, 3)]).reshape(24, 30, 3)
     l_star = labs[..., 0]
 
-    def y_of(l):
-        f = (l + 16) / 116
+    def y_of(lightness):
+        f = (lightness + 16) / 116
         return np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29))
 
     if linear:
