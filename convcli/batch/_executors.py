@@ -3,7 +3,7 @@
 An executor has one method, ``run(work, items)``, an iterator of
 :class:`convcli.batch._plan.ItemResult` in completion order. It keeps only about ``jobs`` items
 in flight, so a batch holds about ``jobs`` images in memory, not the whole folder.
-The Dask executor (:mod:`convcli.dask_batch`) has the same shape.
+The Dask executor (:class:`DaskExecutor`, below) has the same shape.
 """
 
 from __future__ import annotations
@@ -17,26 +17,12 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from convcli.batch._plan import BatchItem, ItemResult, run_item, sweep_temporaries
-
-
-def available_cores() -> int:
-    """Cores this process may run on (the affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
-def threads_per_worker(jobs: int) -> int:
-    """Engine threads per worker so that workers x threads stays at the core count."""
-    return max(1, available_cores() // max(1, jobs))
+from convcli.parallel import available_cores, threads_per_worker, worker_environment
 
 
 def _limit_threads(threads: int) -> None:
-    # Runs in a fresh worker before NumPy is imported there, so BLAS/OpenMP pools and
-    # convcli's own strip threads size themselves from these.
-    for var in ("CONVCLI_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
+    # Runs in a fresh worker before NumPy is imported there (see worker_environment).
+    os.environ.update(worker_environment(threads))
 
 
 class InlineExecutor:
@@ -166,11 +152,7 @@ class DaskExecutor:
                 processes=True,
                 dashboard_address=":0",
                 silence_logs=logging.CRITICAL,
-                env={
-                    "CONVCLI_THREADS": str(threads),
-                    "OMP_NUM_THREADS": str(threads),
-                    "OPENBLAS_NUM_THREADS": str(threads),
-                },
+                env=worker_environment(threads),
             )
             return Client(cluster), cluster
         try:

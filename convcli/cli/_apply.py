@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from convcli.choices import FORMATS
 from convcli.cli._batch import batch_options, is_batch, run_batch_command
 from convcli.cli._options import conv_options
 
@@ -49,8 +50,10 @@ def _stream(path: str, name: str, output: bool = False):
     "-f",
     "format_",
     metavar="FORMAT",
-    help="Output format: png, jpeg, tiff, bmp, webp, gif or npy (default: from "
-    "OUTPUT's extension, else the input's format; needed for '-' to change it).",
+    help="Output format: "
+    + ", ".join(name.lower() for name in FORMATS)
+    + " (default: from OUTPUT's extension, else the input's format; needed for '-' to "
+    "change it).",
 )
 @click.option(
     "--quality",

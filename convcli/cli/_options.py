@@ -13,14 +13,16 @@ from dataclasses import dataclass
 
 import click
 
-# Mirrors of the library's accepted values (the library validates again; these lists
-# give click its choices, completion and --help without importing NumPy).
-PADDING_MODE_NAMES = ("zeros", "reflect", "replicate", "circular", "symmetric")
-CHANNEL_MODES = ("per-channel", "cross")
-ALPHA_MODES = ("premultiply", "preserve", "channel")
-OUTPUT_MAPS = ("clip", "abs", "normalize", "offset")
-DEPTHS = ("8", "16", "32f")
-COLOUR_CHANNELS = ("all", "lightness")
+from convcli.choices import (
+    ALPHA_MODES,
+    CHANNEL_MODES,
+    COLOUR_CHANNELS,
+    DEPTHS,
+    OUTPUT_MAPS,
+    PADDING_ALIASES,
+    PADDING_MODES,
+    PADDING_WORDS,
+)
 
 
 class IntPair(click.ParamType):
@@ -57,7 +59,7 @@ class IntPair(click.ParamType):
 class PaddingMode(click.ParamType):
     """A padding mode or alias, checked by the engine (which explains 'mirror')."""
 
-    name = "|".join(PADDING_MODE_NAMES)
+    name = "|".join(PADDING_MODES)
 
     def convert(self, value, param, ctx):
         from convcli.engine._padding import normalize_padding_mode
@@ -71,7 +73,7 @@ class PaddingMode(click.ParamType):
     def shell_complete(self, ctx, param, incomplete):
         from click.shell_completion import CompletionItem
 
-        return [CompletionItem(m) for m in PADDING_MODE_NAMES if m.startswith(incomplete)]
+        return [CompletionItem(m) for m in PADDING_MODES if m.startswith(incomplete)]
 
 
 def complete_kernel(ctx, param, incomplete):
@@ -106,24 +108,8 @@ class ConvSettings:
         """The :class:`~convcli.filtering._frame.FilterOptions` (with ``changes`` applied)."""
         from convcli.filtering._frame import FilterOptions
 
-        return FilterOptions(**{**self.filter_options, **changes})
+        return FilterOptions.from_kwargs(**{**self.filter_options, **changes})
 
-
-_FILTER_KEYS = (
-    "padding_mode",
-    "padding",
-    "stride",
-    "dilation",
-    "normalize",
-    "channel_mode",
-    "alpha",
-    "output_map",
-    "scale",
-    "offset",
-    "depth",
-    "linear",
-    "channels",
-)
 
 _OPTIONS = [
     click.option(
@@ -155,12 +141,12 @@ _OPTIONS = [
         metavar="MODE",
         show_default=True,
         help="Border handling, PyTorch names: zeros, reflect (cb|abcd|cb), replicate, "
-        "circular, symmetric (ba|abcd|dc); aliases constant, edge, nearest, wrap.",
+        "circular, symmetric (ba|abcd|dc); aliases " + ", ".join(PADDING_ALIASES) + ".",
     ),
     click.option(
         "--padding",
         "-p",
-        type=IntPair(0, ("same", "valid")),
+        type=IntPair(0, PADDING_WORDS),
         default="same",
         show_default=True,
         help="Pixels added per side: 'same' keeps the size (with --stride S: "
@@ -253,6 +239,13 @@ _OPTIONS = [
 ]
 
 
+def filter_keys() -> tuple[str, ...]:
+    """The names of the filter options: the fields of FilterOptions, so they cannot drift."""
+    from convcli.filtering import FilterOptions  # lazy: --help must not load NumPy
+
+    return tuple(FilterOptions.__dataclass_fields__)
+
+
 def conv_options(command):
     """Add the shared options to ``command``; it receives them as ``conv`` (ConvSettings)."""
 
@@ -260,7 +253,7 @@ def conv_options(command):
     def wrapper(*args, **kwargs):
         kernels = kwargs.pop("kernels")
         kernel_path = kwargs.pop("kernel_path")
-        filter_options = {key: kwargs.pop(key) for key in _FILTER_KEYS}
+        filter_options = {key: kwargs.pop(key) for key in filter_keys() if key in kwargs}
         conv = ConvSettings(tuple(kernels), tuple(kernel_path), filter_options)
         return command(*args, conv=conv, **kwargs)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convcli.choices import METHODS
 from convcli.engine._padding import check_fits, normalize_padding_mode
 from convcli.errors import ParameterError
 
@@ -88,7 +89,6 @@ def _finite(array, dtype, name: str) -> np.ndarray:
     return cast
 
 
-METHODS = ("auto", "direct", "separable", "fft", "gemm", "precise")
 
 
 def _check_method(method, c_in_g: int) -> str:

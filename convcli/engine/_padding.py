@@ -21,20 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from convcli._memory import available_memory
+from convcli.choices import PADDING_ALIASES, PADDING_MODES
 from convcli.errors import ParameterError
-
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular", "symmetric")
-
-#: Unambiguous names from NumPy, SciPy and OpenCV, mapped to convcli's.
-PADDING_ALIASES = {
-    "constant": "zeros",
-    "zero": "zeros",
-    "edge": "replicate",
-    "nearest": "replicate",
-    "wrap": "circular",
-    "reflect_101": "reflect",
-    "reflect101": "reflect",
-}
 
 _NUMPY_MODE = {
     "zeros": "constant",

@@ -25,7 +25,7 @@ import functools
 
 import numpy as np
 
-from convcli.engine._conv import METHODS
+from convcli.choices import METHODS
 from convcli.engine._direct import count_passes, unit_scale
 from convcli.engine._fft import tile_plan
 from convcli.engine._separable import low_rank_factors, unit_factors

@@ -144,7 +144,7 @@ def conv2d(
 def _conv_block(block, weight, bias, stride, dilation, groups, method):
     """The in-memory conv2d, without padding, of one block plus the halo after it, on one
     engine thread: Dask already runs a block per core."""
-    from convcli.engine._strips import threads_in_this_thread
+    from convcli.parallel import threads_in_this_thread
 
     with threads_in_this_thread(1):
         return _conv2d_memory(

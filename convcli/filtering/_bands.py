@@ -24,8 +24,8 @@ import threading
 
 import numpy as np
 
-from convcli.engine._strips import run_tasks
 from convcli.filtering._frame import FilterOptions, filter_frame
+from convcli.parallel import run_tasks
 
 #: Samples (rows x width x channels) in one band's float working copy.
 BAND_SAMPLES = 1 << 21

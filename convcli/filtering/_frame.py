@@ -31,12 +31,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convcli.choices import (
+    ALPHA_MODES,
+    CHANNEL_MODES,
+    COLOUR_CHANNELS,
+    DEPTHS,
+    OUTPUT_MAPS,
+    PADDING_WORDS,
+    choice_message,
+)
 from convcli.engine._conv import int_pair
+from convcli.engine._padding import normalize_padding_mode
 from convcli.errors import KernelError, ParameterError
 from convcli.filtering import _light
 from convcli.filtering._levels import (
-    DEPTHS,
-    OUTPUT_MAPS,
     map_output,
     max_value,
     output_dtype,
@@ -54,31 +62,89 @@ from convcli.filtering._responses import (
 )
 from convcli.images._data import LAYOUT_BY_CHANNELS  # layout guessed from the channel count
 
-#: What ``channel_mode`` accepts.
-CHANNEL_MODES = ("per-channel", "cross")
-#: What ``alpha`` accepts.
-ALPHA_MODES = ("premultiply", "preserve", "channel")
+#: A pair of per-axis integers (rows, columns).
+Pair = tuple[int, int]
 
 
-def _choice(name: str, value, accepted) -> None:
+def _choice(name: str, value: object, accepted: tuple[str, ...]) -> None:
     if value not in accepted:
-        raise ParameterError(f"{name} {value!r} is not understood; accepted: {', '.join(accepted)}")
+        raise ParameterError(choice_message(name, value, accepted))
+
+
+def _padding(value: object) -> str | Pair:
+    if isinstance(value, str):
+        _choice("padding", value.lower(), PADDING_WORDS)
+        return value.lower()
+    return int_pair(value, "padding", 0)
+
+
+def _normalize_flag(value: object) -> bool | None:
+    if value not in (None, True, False):
+        raise ParameterError(f"normalize must be True, False or None, got {value!r}")
+    return None if value is None else bool(value)
+
+
+def _linear_flag(value: object) -> bool:
+    if value not in (True, False):
+        raise ParameterError(f"linear must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _finite_number(name: str):
+    def check(value: object) -> float:
+        if not isinstance(value, numbers.Real) or not np.isfinite(value):
+            raise ParameterError(f"{name} must be a finite number, got {value!r}")
+        return float(value)
+
+    return check
+
+
+def _one_of(name: str, accepted: tuple[str, ...], optional: bool = False):
+    def check(value: object) -> str | None:
+        if value is None and optional:
+            return None
+        text = str(value).lower() if name == "depth" else value
+        _choice(name, text, accepted)
+        return str(text)
+
+    return check
+
+
+#: How each option's user value (an int for a pair, an alias, ...) becomes its normal form.
+_NORMALIZERS = {
+    "padding_mode": normalize_padding_mode,
+    "padding": _padding,
+    "stride": lambda v: int_pair(v, "stride", 1),
+    "dilation": lambda v: int_pair(v, "dilation", 1),
+    "normalize": _normalize_flag,
+    "channel_mode": _one_of("channel mode", CHANNEL_MODES),
+    "alpha": _one_of("alpha mode", ALPHA_MODES, optional=True),
+    "output_map": _one_of("output map", OUTPUT_MAPS),
+    "scale": _finite_number("scale"),
+    "offset": _finite_number("offset"),
+    "depth": _one_of("depth", DEPTHS, optional=True),
+    "linear": _linear_flag,
+    "channels": _one_of("channels", COLOUR_CHANNELS),
+}
 
 
 @dataclass(frozen=True)
 class FilterOptions:
     """Everything :func:`filter_image` needs besides the image and the kernels.
 
-    Validated and normalized on construction (a :class:`ParameterError` names the option
-    and the accepted values). Picklable, so a batch layer can send it to worker processes.
+    Build it from user values with :meth:`from_kwargs` (the one constructor that
+    normalizes: an int stride becomes a pair, ``edge`` becomes ``replicate``); the
+    dataclass constructor itself takes the normal forms only and refuses anything else.
+    A :class:`ParameterError` names the option and the accepted values. Picklable, so a
+    batch layer can send it to worker processes.
 
     Attributes
     ----------
     padding_mode : str
         Border mode (``reflect`` by default; any name :func:`convcli.conv2d` accepts).
-    padding : 'same', 'valid', int or (int, int)
+    padding : 'same', 'valid' or (int, int)
         ``same`` keeps the size at stride 1 (see the module docstring for strides > 1).
-    stride, dilation : int or (int, int)
+    stride, dilation : (int, int)
     normalize : bool or None
         Divide each kernel by its sum; None uses each kernel's own ``normalize``.
     channel_mode : {'per-channel', 'cross'}
@@ -96,12 +162,17 @@ class FilterOptions:
         Filter the colour in linear light: decode with the sRGB curve, filter, encode.
     channels : {'all', 'lightness'}
         ``lightness``: filter only CIE L* (Y with ``linear``) and keep a*, b*.
+
+    Examples
+    --------
+    >>> FilterOptions.from_kwargs(stride=2, padding_mode="edge").stride
+    (2, 2)
     """
 
     padding_mode: str = "reflect"
-    padding: str | int | tuple[int, int] = "same"
-    stride: int | tuple[int, int] = 1
-    dilation: int | tuple[int, int] = 1
+    padding: str | Pair = "same"
+    stride: Pair = (1, 1)
+    dilation: Pair = (1, 1)
     normalize: bool | None = None
     channel_mode: str = "per-channel"
     alpha: str | None = None
@@ -112,47 +183,26 @@ class FilterOptions:
     linear: bool = False
     channels: str = "all"
 
-    def __post_init__(self):
-        from convcli.engine._padding import normalize_padding_mode
-
-        fix = object.__setattr__
-        fix(self, "padding_mode", normalize_padding_mode(self.padding_mode))
-        if isinstance(self.padding, str):
-            _choice("padding", self.padding.lower(), ("same", "valid"))
-            fix(self, "padding", self.padding.lower())
-        else:
-            fix(self, "padding", int_pair(self.padding, "padding", 0))
-        fix(self, "stride", int_pair(self.stride, "stride", 1))
-        fix(self, "dilation", int_pair(self.dilation, "dilation", 1))
-        if self.normalize not in (None, True, False):
-            raise ParameterError(f"normalize must be True, False or None, got {self.normalize!r}")
-        _choice("channel mode", self.channel_mode, CHANNEL_MODES)
-        if self.alpha is not None:
-            _choice("alpha mode", self.alpha, ALPHA_MODES)
-        _choice("output map", self.output_map, OUTPUT_MAPS)
-        for name in ("scale", "offset"):
+    def __post_init__(self) -> None:
+        for name, normalizer in _NORMALIZERS.items():
             value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not np.isfinite(value):
-                raise ParameterError(f"{name} must be a finite number, got {value!r}")
-            fix(self, name, float(value))
-        if self.depth is not None:
-            fix(self, "depth", str(self.depth).lower())
-            _choice("depth", self.depth, tuple(DEPTHS))
-        if self.linear not in (True, False):
-            raise ParameterError(f"linear must be True or False, got {self.linear!r}")
-        fix(self, "linear", bool(self.linear))
-        _choice("channels", self.channels, _light.CHANNELS)
+            normal = normalizer(value)
+            if normal != value or type(normal) is not type(value):
+                raise ParameterError(
+                    f"{name} {value!r} is not in normal form; build the options with "
+                    f"FilterOptions.from_kwargs({name}={value!r})"
+                )
 
     @classmethod
-    def from_kwargs(cls, **options) -> FilterOptions:
-        """Build from keyword options, refusing unknown names with the accepted list."""
+    def from_kwargs(cls, **options: object) -> FilterOptions:
+        """Build from user values, refusing unknown names with the accepted list."""
         known = cls.__dataclass_fields__
         unknown = sorted(set(options) - set(known))
         if unknown:
             raise ParameterError(
                 f"unknown filter option(s) {', '.join(unknown)}; accepted: {', '.join(known)}"
             )
-        return cls(**options)
+        return cls(**{name: _NORMALIZERS[name](value) for name, value in options.items()})
 
 
 def as_kernels(kernels) -> tuple:

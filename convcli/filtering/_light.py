@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convcli.choices import COLOUR_CHANNELS
 from convcli.errors import ParameterError
 from convcli.filtering._colour import (
     decode_table,
@@ -45,7 +46,7 @@ from convcli.filtering._colour import (
 from convcli.filtering._responses import kernel_hw, label, resample_like
 
 #: What ``channels`` (``--channels``) accepts.
-CHANNELS = ("all", "lightness")
+CHANNELS = COLOUR_CHANNELS
 
 _COLOUR_PLANES = {"L": 1, "LA": 1, "RGB": 3, "RGBA": 3}
 

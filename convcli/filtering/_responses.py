@@ -204,7 +204,7 @@ def pads_for(size, opts: FilterOptions) -> tuple[int, int, int, int]:
     >>> from convcli.filtering._frame import FilterOptions
     >>> pads_for((3, 4), FilterOptions())
     (1, 1, 1, 2)
-    >>> pads_for((3, 3), FilterOptions(padding=(2, 0), stride=2))
+    >>> pads_for((3, 3), FilterOptions.from_kwargs(padding=(2, 0), stride=2))
     (2, 2, 0, 0)
     """
     if opts.padding == "valid":
@@ -246,7 +246,7 @@ def resample_like(plane, size, opts: FilterOptions) -> np.ndarray:
     >>> import numpy as np
     >>> from convcli.filtering._frame import FilterOptions
     >>> a = np.arange(12.0).reshape(1, 3, 4)
-    >>> resample_like(a, (3, 3), FilterOptions(stride=2))
+    >>> resample_like(a, (3, 3), FilterOptions.from_kwargs(stride=2))
     array([[[ 0.,  2.],
             [ 8., 10.]]])
     """

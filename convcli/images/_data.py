@@ -7,16 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Format name -> file extensions (lower case, the first one is the usual one).
-FORMATS: dict[str, tuple[str, ...]] = {
-    "PNG": (".png", ".apng"),
-    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
-    "TIFF": (".tif", ".tiff"),
-    "BMP": (".bmp", ".dib"),
-    "WEBP": (".webp",),
-    "GIF": (".gif",),
-    "NPY": (".npy",),
-}
+from convcli.choices import FORMATS
 
 _BY_EXTENSION = {ext: name for name, exts in FORMATS.items() for ext in exts}
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from convcli.choices import BANK_COMBINES
 from convcli.errors import KernelError
 
 #: How a bank combines its members' responses, pixel by pixel.
-BANK_COMBINES = ("magnitude", "max", "min", "sum", "mean")
 
 
 def _frozen_array(values) -> np.ndarray:

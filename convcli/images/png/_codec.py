@@ -243,7 +243,7 @@ def write(
     """
     _check(array, level, threads, name)
     if threads is None:
-        from convcli.engine._strips import get_threads
+        from convcli.parallel import get_threads
 
         threads = get_threads()
     height, width, channels = array.shape
