@@ -381,3 +381,24 @@ def test_bands_give_identical_bytes(monkeypatch, layout, options, dtype):
     whole, _ = filter_frame(frame, chain, layout, opts)
     banded, _ = rows.filter_frame_by_rows(frame, chain, layout, opts)
     assert banded.tobytes() == whole.tobytes()
+
+
+@pytest.mark.parametrize("top", [1.0, 255.0, 65535.0])
+def test_the_fast_encoder_matches_the_curve(top):
+    from convcli.filtering._colour import encode_scaled
+
+    x = np.concatenate([RNG.uniform(-0.2, 1.3, 5000), [0.0, 0.0031308, -0.0031308, 1.0]])
+    values = (x * top).astype(np.float32)
+    expected = np.array([math.copysign(ref_encode(abs(v)), v) for v in values / top]) * top
+    np.testing.assert_allclose(
+        encode_scaled(values.copy(), top), expected, rtol=1e-6, atol=top * 1e-7
+    )
+
+
+def test_depth_changes_and_float_input_decode_the_same_light():
+    x16 = RNG.integers(0, 65536, (20, 24, 3), dtype=np.uint16)
+    as16 = filter_image(x16, "gaussian:sigma=1", linear=True).astype(np.float64) / 65535
+    as8 = filter_image(x16, "gaussian:sigma=1", linear=True, depth="8").astype(np.float64) / 255
+    asf = filter_image(x16.astype(np.float32) / 65535, "gaussian:sigma=1", linear=True)
+    assert np.abs(as8 - as16).max() <= 0.5 / 255 + 1e-6
+    assert np.abs(asf - as16).max() <= 0.5 / 65535 + 1e-6

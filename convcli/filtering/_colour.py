@@ -110,6 +110,33 @@ def linear_to_srgb(values) -> np.ndarray:
     return np.copysign(out, v, out=out).reshape(np.shape(values))
 
 
+def encode_scaled(values: np.ndarray, top: float) -> np.ndarray:
+    """``top * linear_to_srgb(values / top)``, computed in place in ``values`` (a float array
+    the caller owns), which it returns: the fast path of the filtering pipeline.
+
+    The scale is folded into the constants (``(x / top) ** (1/2.4) = x ** (1/2.4) *
+    top ** (-1/2.4)``) and the linear segment (and negative values) fixed afterwards, so a
+    frame takes four passes instead of nine; results agree with :func:`linear_to_srgb` to
+    a few float ulps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> encode_scaled(np.array([0.0, 0.0031308 * 255, 0.214041 * 255, 255.0]), 255.0).round(3)
+    array([  0.   ,  10.315, 127.5  , 255.   ])
+    """
+    t = values.dtype.type
+    small = values <= t(ENCODE_BREAK * top)  # the linear segment, and negative values
+    kept = values[small] if small.any() else None
+    with np.errstate(invalid="ignore"):  # negative values: NaN here, replaced below
+        np.power(values, t(1 / 2.4), out=values)
+    values *= t(1.055 * top ** (1 - 1 / 2.4))
+    values -= t(0.055 * top)
+    if kept is not None:
+        values[small] = linear_to_srgb(kept * t(1 / top)) * t(top)
+    return values
+
+
 @functools.lru_cache(maxsize=4)
 def decode_table(levels: int) -> np.ndarray:
     """``srgb_to_linear(k / (levels - 1))`` for every level ``k``, in float64 (read-only).

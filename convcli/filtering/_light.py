@@ -28,6 +28,7 @@ saturation. libvips' ``sharpen`` also works on L*.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,7 @@ from convcli.choices import COLOUR_CHANNELS
 from convcli.errors import ParameterError
 from convcli.filtering._colour import (
     decode_table,
+    encode_scaled,
     lab_to_linear_rgb,
     linear_rgb_to_lab,
     linear_to_srgb,
@@ -100,15 +102,23 @@ def check(opts, layout: str, kernels, name: str = "the image") -> None:
             )
 
 
-def _decode(colour: np.ndarray, top: float, sample_dtype) -> np.ndarray:
-    """Linear light in ``0..1`` from encoded planes in ``0..top``."""
+def _decode(colour: np.ndarray, top: float, sample_dtype, scale: float = 1.0) -> np.ndarray:
+    """Linear light in ``0..scale`` from encoded planes in ``0..top``."""
     sample_dtype = np.dtype(sample_dtype)
+    t = colour.dtype.type
     if sample_dtype in (np.uint8, np.uint16):
         src_top = float(np.iinfo(sample_dtype).max)
         levels = colour if src_top == top else np.rint(colour * (src_top / top))
-        table = decode_table(int(src_top) + 1).astype(colour.dtype)
-        return table[levels.astype(sample_dtype)]
-    return srgb_to_linear(colour * colour.dtype.type(1 / top))
+        return _scaled_table(int(src_top) + 1, scale, colour.dtype)[levels.astype(sample_dtype)]
+    linear = srgb_to_linear(colour * t(1 / top))
+    if scale != 1.0:
+        linear *= t(scale)
+    return linear
+
+
+@functools.lru_cache(maxsize=8)
+def _scaled_table(levels: int, scale: float, dtype) -> np.ndarray:
+    return (decode_table(levels) * scale).astype(dtype)
 
 
 def enter(colour: np.ndarray, layout: str, opts, top: float, sample_dtype):
@@ -131,9 +141,9 @@ def enter(colour: np.ndarray, layout: str, opts, top: float, sample_dtype):
         return colour, None
     n = _COLOUR_PLANES[layout]
     t = colour.dtype.type
-    linear = _decode(colour[:n], top, sample_dtype)
     light = Light(opts.linear, lightness, n, colour.shape[0], top)
     if lightness:
+        linear = _decode(colour[:n], top, sample_dtype)
         if n == 3:
             lab = linear_rgb_to_lab(linear)
             lstar, light.ab = lab[:1], lab[1:]
@@ -142,7 +152,7 @@ def enter(colour: np.ndarray, layout: str, opts, top: float, sample_dtype):
         plane = y_from_lstar(lstar) * t(top) if opts.linear else lstar * t(top / 100)
         light.planes_in = colour.shape[0] - n + 1
         return np.concatenate([plane, colour[n:]]) if colour.shape[0] > n else plane, light
-    linear *= t(top)
+    linear = _decode(colour[:n], top, sample_dtype, scale=top)
     if colour.shape[0] > n:
         linear = np.concatenate([linear, colour[n:]])
     return linear, light
@@ -157,8 +167,7 @@ def leave(values: np.ndarray, light: Light | None, kernels, opts) -> np.ndarray:
     if not light.lightness:
         # a chain that changed the channel count: every plane is colour
         n = light.colour_planes if values.shape[0] == light.planes_in else values.shape[0]
-        encoded = linear_to_srgb(values[:n] * t(1 / top))
-        encoded *= t(top)
+        encoded = encode_scaled(values[:n], top)  # in place: values is the chain's own
         return np.concatenate([encoded, values[n:]]) if values.shape[0] > n else encoded
     plane, rest = values[:1], values[1:]
     if light.linear:
