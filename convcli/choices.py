@@ -34,6 +34,9 @@ ALPHA_MODES: tuple[str, ...] = ("premultiply", "preserve", "channel")
 #: What happens to values outside the output range.
 OUTPUT_MAPS: tuple[str, ...] = ("clip", "abs", "normalize", "offset")
 
+#: Which part of the colour is filtered: every channel, or only the lightness (CIE L*).
+COLOUR_CHANNELS: tuple[str, ...] = ("all", "lightness")
+
 #: Output sample types: 8-bit, 16-bit unsigned integers, 32-bit float.
 DEPTHS: tuple[str, ...] = ("8", "16", "32f")
 

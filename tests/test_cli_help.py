@@ -62,6 +62,7 @@ _LIBRARY_CHOICES = {
     "--output-map": choices.OUTPUT_MAPS,
     "--depth": choices.DEPTHS,
     "--nan-policy": choices.NAN_POLICIES,
+    "--channels": choices.COLOUR_CHANNELS,
 }
 
 

@@ -19,6 +19,7 @@ from convcli.errors import ParameterError
 from convcli.filtering import FilterOptions, chain_weights
 from convcli.filtering._bands import filter_frame_by_rows
 from convcli.images import ImageData, read_image, write_image
+from convcli.images._profile import check_srgb
 from convcli.images._sources import describe
 from convcli.images._write import resolve_format
 
@@ -120,6 +121,7 @@ def apply_file(source, target, job: ApplyJob) -> None:
     if fmt == "NPY" and options.depth is None:
         options = dataclasses.replace(options, depth="32f")  # the float result itself
     name = f"'{describe(source)}'" if _is_path(source) else describe(source)
+    needs_srgb(image.metadata, options, name)
     options, mask = missing_data(image, job, options, name)
     frames, layout = [], image.layout
     for frame in image.frames:
@@ -131,6 +133,14 @@ def apply_file(source, target, job: ApplyJob) -> None:
     mode = image.mode if same_kind else layout
     result = ImageData(frames, layout, fmt, mode, metadata)
     write_image(result, target, format=fmt, quality=job.quality, compress_level=job.compress_level)
+
+
+def needs_srgb(metadata: dict, options: FilterOptions, name: str) -> None:
+    """Refuse ``--linear`` / ``--channels lightness`` on an image whose ICC profile is not
+    sRGB (:func:`convcli.images._profile.check_srgb`)."""
+    if options.linear or options.channels == "lightness":
+        what = "--linear" if options.linear else "--channels lightness"
+        check_srgb(metadata, name, what)
 
 
 def _scaled_dpi(metadata: dict, before, after) -> dict:

@@ -212,12 +212,14 @@ def preview(input, sheet, conv, columns, max_pixels):
     Example:
       convcli preview -k box:size=5 -k gaussian:sigma=2 -k sharpen photo.png sheet.png
     """
+    from convcli.batch._job import needs_srgb
     from convcli.filtering._preview import preview_sheet
     from convcli.images import ImageData, read_image, write_image
 
     source = _stream(input, "INPUT")
     image = read_image(source, max_pixels=max_pixels)
     kernels = conv.load_kernels()
+    needs_srgb(image.metadata, conv.options(), f"'{input}'")
     grid = preview_sheet(
         image.frames[0], image.layout, kernels, conv.kernels, conv.options(), columns=columns
     )

@@ -16,6 +16,7 @@ import click
 from convcli.choices import (
     ALPHA_MODES,
     CHANNEL_MODES,
+    COLOUR_CHANNELS,
     DEPTHS,
     NAN_POLICIES,
     OUTPUT_MAPS,
@@ -261,6 +262,22 @@ _OPTIONS = [
         default=True,
         help="Keep missing input samples missing in the output (default), or write the "
         "value filled from their neighbours (with --nan-policy omit).",
+    ),
+    click.option(
+        "--linear/--no-linear",
+        default=False,
+        show_default=True,
+        help="Filter in linear light: decode the sRGB curve, filter, encode back (no dark "
+        "fringes between bright colours). Images with a non-sRGB ICC profile are refused.",
+    ),
+    click.option(
+        "--channels",
+        "channels",
+        type=click.Choice(COLOUR_CHANNELS),
+        default="all",
+        show_default=True,
+        help="lightness: filter only CIE L* (Y with --linear) and keep the colour "
+        "(a*, b*); for RGB(A) and L images and 2-D kernels.",
     ),
 ]
 

@@ -6,6 +6,8 @@ image held as arrays. It owns:
 - :class:`FilterOptions`: every option of a filter run, validated once;
 - :func:`filter_image` / :func:`filter_frame`: one frame through the chain (``_frame``), the
   responses of kernels and banks (``_responses``), sample levels and output maps (``_levels``);
+- linear light and lightness-only filtering (``_light``, colour maths in ``_colour``) and
+  the thresholded unsharp step (``_unsharp``);
 - :func:`filter_frame_by_rows`: the same result band by band (``_bands``);
 - :func:`preview_sheet`: the contact sheet of ``convcli preview`` (``_preview``);
 - :func:`load_kernel`: the kernel registry's, with image kernels readable (``_kernel_images``).

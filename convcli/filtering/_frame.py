@@ -13,6 +13,9 @@ returns the filtered image in the output dtype. Steps:
    kernel's own ``scale * response + offset``;
 4. ``scale * x + offset``, the output map, one rounding (half to even), clip, cast.
 
+With ``linear=True`` or ``channels='lightness'`` the colour is decoded to linear light or
+L*a*b* after step 1 and encoded back before step 4 (:mod:`convcli.filtering._light`).
+
 Geometry: ``padding='same'`` (the default) pads ``dilation * (k - 1)`` in total per axis,
 the extra row/column at the bottom/right as PyTorch; with a stride the output is the
 stride-1 result sampled every ``stride`` pixels: ``ceil(H / stride)`` rows. Every kernel
@@ -28,7 +31,7 @@ from dataclasses import replace
 import numpy as np
 
 from convcli.errors import KernelError, ParameterError
-from convcli.filtering import _missing
+from convcli.filtering import _light, _missing
 from convcli.filtering._levels import (
     map_output,
     max_value,
@@ -96,7 +99,7 @@ def filter_image(array, kernels, *, layout: str | None = None, mask=None, **opti
         The fields of :class:`FilterOptions`: ``padding_mode``, ``padding``, ``stride``,
         ``dilation``, ``normalize``, ``channel_mode``, ``alpha``, ``output_map``,
         ``scale``, ``offset``, ``depth``, ``padding_value``, ``convolve``, ``nan_policy``,
-        ``nodata``, ``preserve_missing``.
+        ``nodata``, ``preserve_missing``, ``linear``, ``channels``.
 
     Returns
     -------
@@ -223,18 +226,21 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
     split = alpha_mode != "channel"
     colour, alpha = (x[:-1], x[-1:]) if split else (x, None)
     colour_layout = layout[:-1] if split else layout
+    _light.check(opts, colour_layout, kernels, name)
+    colour, light = _light.enter(colour, colour_layout, opts, top, frame.dtype)
 
     for kernel in kernels:
         if alpha_mode == "premultiply":
             colour, alpha = _premultiplied_step(kernel, colour, alpha, opts, top)
         else:
             colour = _check_channels(kernel, colour, colour_layout, name, split, layout)
-            filtered = response(kernel, colour, opts)
+            filtered = response(kernel, colour, opts, top=top)
             if alpha is not None:
                 # a constant border is opaque
                 opaque = replace(opts, padding_value=top) if opts.padding_value else opts
                 alpha = resample_like(alpha, kernel_hw(kernel), opaque)
             colour = affine(kernel, filtered)
+    colour = _light.leave(colour, light, kernels, opts)
     gone = None
     if handle_missing:
         kept = None if missing is None else (missing[:-1] if split else missing)
@@ -291,13 +297,13 @@ def _premultiplied_step(kernel, colour, alpha, opts, top):
     if opts.padding_value:
         # a constant border is opaque: colour the value, alpha full
         opaque = replace(opts, padding_value=top)
-        colour_f = response(kernel, stacked[:-1], opts, precise=True)
-        alpha_f = response(kernel, stacked[-1:], opaque, precise=True)
+        colour_f = response(kernel, stacked[:-1], opts, precise=True, top=top)
+        alpha_f = response(kernel, stacked[-1:], opaque, precise=True, top=top)
     elif opts.channel_mode == "cross":
-        colour_f = response(kernel, stacked[:-1], opts, precise=True)
-        alpha_f = response(kernel, stacked[-1:], opts, precise=True)
+        colour_f = response(kernel, stacked[:-1], opts, precise=True, top=top)
+        alpha_f = response(kernel, stacked[-1:], opts, precise=True, top=top)
     else:
-        filtered = response(kernel, stacked, opts, precise=True)
+        filtered = response(kernel, stacked, opts, precise=True, top=top)
         colour_f, alpha_f = filtered[:-1], filtered[-1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         straight = np.where(alpha_f > 0, colour_f * top / alpha_f, 0.0).astype(colour_f.dtype)

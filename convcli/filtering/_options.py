@@ -12,6 +12,7 @@ import numpy as np
 from convcli.choices import (
     ALPHA_MODES,
     CHANNEL_MODES,
+    COLOUR_CHANNELS,
     DEPTHS,
     NAN_POLICIES,
     OUTPUT_MAPS,
@@ -100,6 +101,8 @@ _NORMALIZERS: dict[str, Callable[[Any], Any]] = {
     "nan_policy": _one_of("nan policy", NAN_POLICIES),
     "nodata": _nodata,
     "preserve_missing": _flag("preserve_missing"),
+    "linear": _flag("linear"),
+    "channels": _one_of("channels", COLOUR_CHANNELS),
 }
 
 
@@ -149,6 +152,10 @@ class FilterOptions:
         Samples equal to it are missing; missing output samples are written as it.
     preserve_missing : bool
         Keep the missing input samples missing in the output (else write the filled value).
+    linear : bool
+        Filter the colour in linear light: decode with the sRGB curve, filter, encode.
+    channels : {'all', 'lightness'}
+        ``lightness``: filter only CIE L* (Y with ``linear``) and keep a*, b*.
 
     Examples
     --------
@@ -172,6 +179,8 @@ class FilterOptions:
     nan_policy: str = "propagate"
     nodata: float | None = None
     preserve_missing: bool = True
+    linear: bool = False
+    channels: str = "all"
 
     def __post_init__(self) -> None:
         for name, normalizer in _NORMALIZERS.items():

@@ -14,7 +14,9 @@ from convcli._messages import name_list
 from convcli.engine import conv2d, pad_spatial, same_pads
 from convcli.errors import ImageError, KernelError, ParameterError
 from convcli.filtering._options import FilterOptions
+from convcli.filtering._unsharp import sharpen_where
 from convcli.kernels import Kernel
+from convcli.kernels._unsharp import ThresholdedUnsharp
 
 
 def label(kernel) -> str:
@@ -70,13 +72,15 @@ def chain_weights(kernels: Iterable[Kernel]) -> Iterator[np.ndarray]:
             yield w if w.ndim == 4 else w.reshape(1, 1, *w.shape[-2:])
 
 
-def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarray:
+def response(kernel, x, opts: FilterOptions, precise: bool = False, top: float = 1.0) -> np.ndarray:
     """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W);
-    ``precise``: see :func:`convolve`."""
+    ``precise``: see :func:`convolve`; ``top``: full scale of ``x`` (for thresholds)."""
+    if isinstance(kernel, ThresholdedUnsharp):
+        return _thresholded_unsharp(kernel, x, opts, top)
     if kernel.is_bank:
         # one member at a time into a running result: memory for two responses, not N
         return combine(
-            (affine(m, response(m, x, opts)) for m in kernel.members),
+            (affine(m, response(m, x, opts, top=top)) for m in kernel.members),
             kernel.combine,
             label(kernel),
         )
@@ -90,6 +94,17 @@ def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarra
         one = convolve(x.sum(axis=0, keepdims=True), w[None, None], None, 1, opts, precise)
         return np.repeat(one, channels, axis=0)
     return convolve(x, np.broadcast_to(w, (channels, 1, *w.shape)), None, channels, opts, precise)
+
+
+def _thresholded_unsharp(kernel, x, opts: FilterOptions, top: float) -> np.ndarray:
+    """The step of :mod:`convcli.filtering._unsharp` (``cross``: on the channel sum)."""
+    if opts.channel_mode == "cross" and x.shape[0] > 1:
+        one = _thresholded_unsharp(kernel, x.sum(axis=0, keepdims=True), opts, top)
+        return np.repeat(one, x.shape[0], axis=0)
+    w = np.broadcast_to(kernel.blur.astype(x.dtype), (x.shape[0], 1, *kernel.blur.shape))
+    blurred = convolve(x, w, None, x.shape[0], opts, precise=True)
+    centre = resample_like(x, kernel_hw(kernel), opts)
+    return sharpen_where(centre, blurred, kernel.amount, kernel.threshold * top)
 
 
 def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dtype=None) -> None:

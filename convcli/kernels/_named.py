@@ -17,7 +17,9 @@ gabor-bank     ``orientations`` Gabor kernels at ``theta + k * 180 / orientation
 log            Laplacian of Gaussian, as MATLAB's ``fspecial('log')``:
                ``g (r**2 - 2 sigma**2) / sigma**4`` (``g`` the normalized Gaussian),
                minus its mean so it sums to 0
-unsharp        ``(1 + amount) delta - amount gaussian(sigma)`` (sums to 1)
+unsharp        ``(1 + amount) delta - amount gaussian(sigma)`` (sums to 1); with
+               ``threshold``: applied only where ``|x - gaussian| >= threshold``
+               (:mod:`convcli.kernels._unsharp`)
 laplacian      ``[[0,1,0],[1,-4,1],[0,1,0]]``; ``diagonals=true``:
                ``[[1,1,1],[1,-8,1],[1,1,1]]``
 motion-blur    a 1-pixel-wide antialiased line of ``length`` taps through the centre at
@@ -44,6 +46,7 @@ from convcli.kernels._gaussians import (
 )
 from convcli.kernels._kernel import BANK_COMBINES, Kernel
 from convcli.kernels._params import Param
+from convcli.kernels._unsharp import with_threshold
 
 _SIGMA = Param(float, 1.0, "standard deviation in pixels", minimum=0.01)
 _SIZE = Param(
@@ -67,8 +70,10 @@ def log_weight(sigma: float = 1.0, size: int | None = None, where: str = "log"):
     return h - h.mean()
 
 
-def unsharp_weight(amount=1.0, sigma=1.0, size=None, where: str = "unsharp"):
+def unsharp_weight(amount=1.0, sigma=1.0, size=None, threshold=None, where: str = "unsharp"):
     """Unsharp mask: ``(1 + amount) delta - amount gaussian``, sums to 1.
+
+    ``threshold`` does not change the weight (see :func:`_unsharp_kernel`).
 
     Examples
     --------
@@ -160,16 +165,27 @@ def gabor_bank(
     return build_bank("gabor-bank", members, combine, where=where)
 
 
+def _unsharp_kernel(kernel: Kernel, values: dict) -> Kernel:
+    """The linear unsharp ``kernel``, or with a ``threshold`` its thresholded form."""
+    if values.get("threshold") is None:
+        return kernel
+    blur = gaussian_weight(values["sigma"], values["size"], "unsharp")
+    return with_threshold(kernel, blur, float(values["amount"]), float(values["threshold"]))
+
+
 @dataclass(frozen=True)
 class Parametric:
     """A parametric built-in: its construction, parameters and one-line description.
 
     ``build`` returns a weight array, or a bank :class:`Kernel` (``gabor-bank``).
+    ``finish``, when set, turns the built :class:`Kernel` and the parameter values into
+    the final kernel (for kernels that are more than a weight).
     """
 
     build: Callable[..., np.ndarray | Kernel]
     params: dict[str, Param]
     description: str
+    finish: Callable[[Kernel, dict], Kernel] | None = None
 
 
 _GABOR = {
@@ -252,8 +268,16 @@ PARAMETRIC: dict[str, Parametric] = {
             "amount": Param(float, 1.0, "sharpening strength", minimum=0.0),
             "sigma": _SIGMA,
             "size": _SIZE,
+            "threshold": Param(
+                float,
+                None,
+                "fraction of full scale: sharpen only where |x - gaussian| >= it",
+                minimum=0.0,
+                default_text="none (linear kernel)",
+            ),
         },
-        "unsharp mask: (1+amount)*identity - amount*gaussian",
+        "unsharp mask: (1+amount)*identity - amount*gaussian (threshold: only edges)",
+        finish=_unsharp_kernel,
     ),
     "laplacian": Parametric(
         laplacian_weight,

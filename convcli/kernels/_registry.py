@@ -269,13 +269,14 @@ class _Resolver:
             built = kind.build(**values, where=where)
             if isinstance(built, Kernel):  # a bank (gabor-bank)
                 return replace(built, name=text, description=kind.description)
-            return build_kernel(
+            kernel = build_kernel(
                 text,
                 built,
                 where=where,
                 description=kind.description,
                 source="builtin",
             )
+            return kind.finish(kernel, values) if kind.finish else kernel
         if Path(text).is_file():  # a file, but not of a kernel type (an image given as -k)
             return self.file(Path(text))
         raise KernelError(
