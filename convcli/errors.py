@@ -46,3 +46,11 @@ class MissingDependencyError(ConvcliError, ImportError):
     """
 
     exit_code = 1
+
+
+class ClippedWarning(UserWarning):
+    """More than half of a result clipped to black under the default output map.
+
+    Typical of a kernel whose weights sum to 0 (an edge or Laplacian kernel) written with
+    ``clip``: its negative half is lost. The message says which ``--output-map`` shows it.
+    """

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import warnings
 from dataclasses import dataclass, field
 
-from convcli.errors import ConvcliError, ParameterError
+from convcli.errors import ClippedWarning, ConvcliError, ParameterError
 from convcli.filtering._bands import filter_frame_by_rows
-from convcli.filtering._frame import FilterOptions
+from convcli.filtering._frame import FilterOptions, clipped_note
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,17 @@ class ApplyJob:
     compress_level: int | None = None
 
     def __call__(self, source, target) -> None:
-        apply_file(source, target, self)
+        """:func:`apply_file`, with its notes (:class:`ClippedWarning`) as one
+        ``convcli: note: ...`` line each on stderr (worker processes share it)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ClippedWarning)
+            apply_file(source, target, self)
+        for w in caught:
+            if issubclass(w.category, ClippedWarning):
+                sys.stderr.write(f"convcli: note: {w.message}\n")
+                sys.stderr.flush()
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _is_path(target) -> bool:
@@ -85,6 +97,11 @@ def apply_file(source, target, job: ApplyJob) -> None:
     ImageError, KernelError
         From reading, filtering or writing, naming the file.
 
+    Warns
+    -----
+    ClippedWarning
+        No output map was given and a zero-sum kernel's result is mostly black.
+
     Examples
     --------
     >>> import io
@@ -118,6 +135,9 @@ def apply_file(source, target, job: ApplyJob) -> None:
     for frame in image.frames:
         out, layout = filter_frame_by_rows(frame, job.kernels, image.layout, options, name)
         frames.append(out)
+    note = clipped_note(job.kernels, frames[0], options, name)
+    if note:
+        warnings.warn(note, ClippedWarning, stacklevel=2)
     metadata = _scaled_dpi(image.metadata, image.frames[0].shape, frames[0].shape)
     same_kind = layout == image.layout and frames[0].dtype == image.frames[0].dtype
     mode = image.mode if same_kind else layout

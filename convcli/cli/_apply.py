@@ -8,11 +8,13 @@ the command functions so ``convcli --help`` stays fast.
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 
 from convcli.cli._batch import batch_options, is_batch, run_batch_command
-from convcli.cli._options import conv_options
+from convcli.cli._options import KERNEL_HELP, conv_options
+from convcli.errors import ClippedWarning
 
 _DASH_PATH = click.Path(dir_okay=False, allow_dash=True)
 
@@ -92,7 +94,7 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
       convcli apply -k gaussian - - < a.png | convcli apply -k sobel - - > b.png
       convcli apply -k gaussian -r photos/ blurred/ --jobs 2 --report report.json
     """
-    from convcli.batch._job import ApplyJob, apply_file
+    from convcli.batch._job import ApplyJob
 
     if "" in paths:
         raise click.UsageError(
@@ -137,7 +139,7 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
     input, output = paths
     source = _stream(input, "INPUT")
     target = _stream(output, "OUTPUT", output=True)
-    apply_file(source, target, job)
+    job(source, target)  # apply_file, with its notes on stderr
 
 
 @click.command("preview")
@@ -169,7 +171,18 @@ def preview(input, sheet, conv, columns, max_pixels):
     source = _stream(input, "INPUT")
     image = read_image(source, max_pixels=max_pixels)
     kernels = conv.load_kernels()
-    grid = preview_sheet(
-        image.frames[0], image.layout, kernels, conv.kernels, conv.options(), columns=columns
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ClippedWarning)
+        grid = preview_sheet(
+            image.frames[0], image.layout, kernels, conv.kernels, conv.options(), columns=columns
+        )
+    for note in caught:
+        click.echo(f"convcli: note: {note.message}", err=True)
     write_image(ImageData([grid], "RGB", "PNG", "RGB"), sheet)
+
+
+for _param in preview.params:  # several kernels make several tiles, not a chain
+    if _param.name == "kernels":
+        _param.help = (
+            KERNEL_HELP + " Repeat to compare several: each is applied alone, one tile each."
+        )

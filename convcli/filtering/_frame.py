@@ -24,12 +24,15 @@ File handling (reading, writing, frames, metadata) is in :mod:`convcli.batch._jo
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from convcli.engine._conv import int_pair
-from convcli.errors import KernelError, ParameterError
+from convcli.errors import ClippedWarning, KernelError, ParameterError
 from convcli.filtering._levels import (
     DEPTHS,
     OUTPUT_MAPS,
@@ -49,6 +52,14 @@ from convcli.filtering._responses import (
     weight_of,
 )
 from convcli.images._data import LAYOUT_BY_CHANNELS  # layout guessed from the channel count
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from convcli.kernels._kernel import Kernel
+
+#: What :func:`filter_image` accepts as kernels: one, or a sequence (a chain).
+KernelsLike = Union["Kernel", str, np.ndarray, "Sequence[Any]"]
 
 #: What ``channel_mode`` accepts.
 CHANNEL_MODES = ("per-channel", "cross")
@@ -83,9 +94,13 @@ class FilterOptions:
         None: ``premultiply`` when every kernel is a plain 2-D kernel whose weights sum to a
         positive value (a blur, a sharpen), else ``preserve``, or ``channel`` when a 4-D
         kernel is in the chain.
-    output_map : {'clip', 'abs', 'normalize', 'offset'}
+    output_map : {'clip', 'abs', 'normalize', 'offset'} or None
+        None: the last kernel's natural output (:attr:`Kernel.output_map`: ``abs`` for
+        ``laplacian``, ``log``, ``outline``), else ``clip``; with that default, a result
+        more than half clipped to black gives a :class:`~convcli.errors.ClippedWarning`.
     scale, offset : float
-        ``scale * x + offset`` before the output map, in output grey levels.
+        ``scale * x + offset`` before the output map; ``offset`` in full scale (1.0 =
+        full intensity: 255 at 8 bits, 65535 at 16, 1.0 for floats), as a layer's bias.
     depth : {'8', '16', '32f'} or None
         Output sample type; None keeps the input's.
     """
@@ -97,7 +112,7 @@ class FilterOptions:
     normalize: bool | None = None
     channel_mode: str = "per-channel"
     alpha: str | None = None
-    output_map: str = "clip"
+    output_map: str | None = None
     scale: float = 1.0
     offset: float = 0.0
     depth: str | None = None
@@ -119,7 +134,8 @@ class FilterOptions:
         _choice("channel mode", self.channel_mode, CHANNEL_MODES)
         if self.alpha is not None:
             _choice("alpha mode", self.alpha, ALPHA_MODES)
-        _choice("output map", self.output_map, OUTPUT_MAPS)
+        if self.output_map is not None:
+            _choice("output map", self.output_map, OUTPUT_MAPS)
         for name in ("scale", "offset"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not np.isfinite(value):
@@ -142,10 +158,14 @@ class FilterOptions:
 
 
 def as_kernels(kernels) -> tuple:
-    """A Kernel, a weight array, a spec string or a sequence of them, as a tuple of Kernels."""
+    """A Kernel, a weight array, a spec string or a sequence of them, as a tuple of Kernels.
+
+    A nested list of numbers (``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]``) is one kernel, as an
+    array would be; a list of kernels, arrays or specs is a chain.
+    """
     from convcli.kernels._kernel import Kernel
 
-    if isinstance(kernels, (Kernel, str, np.ndarray)):
+    if isinstance(kernels, (Kernel, str, np.ndarray)) or _is_matrix(kernels):
         kernels = [kernels]
     result = []
     for item in kernels:
@@ -153,8 +173,8 @@ def as_kernels(kernels) -> tuple:
             from convcli.kernels import load_kernel
 
             item = load_kernel(item)
-        elif isinstance(item, np.ndarray):
-            item = Kernel(name="array", weight=item, source="array")
+        elif isinstance(item, np.ndarray) or _is_matrix(item):
+            item = Kernel(name="array", weight=np.asarray(item, dtype=np.float64), source="array")
         if not isinstance(item, Kernel):
             raise ParameterError(
                 f"kernel {item!r} is not usable; give a Kernel, a 2-D or 4-D array or a spec"
@@ -165,7 +185,33 @@ def as_kernels(kernels) -> tuple:
     return tuple(result)
 
 
-def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.ndarray:
+def _is_matrix(value) -> bool:
+    """True for a nested list/tuple of numbers (a 2-D or 4-D weight written as lists)."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    first = value[0]
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    return isinstance(first, numbers.Real) and isinstance(value[0], (list, tuple))
+
+
+def natural_output_map(kernels) -> str:
+    """The output map used when none is given: the last kernel's own, else ``clip``.
+
+    Examples
+    --------
+    >>> from convcli.kernels import load_kernel
+    >>> natural_output_map([load_kernel("gaussian"), load_kernel("laplacian")])
+    'abs'
+    >>> natural_output_map([load_kernel("laplacian"), load_kernel("gaussian")])
+    'clip'
+    """
+    return kernels[-1].output_map or "clip" if kernels else "clip"
+
+
+def filter_image(
+    array: ArrayLike, kernels: KernelsLike, *, layout: str | None = None, **options: Any
+) -> np.ndarray:
     """Filter one image with a chain of kernels: the in-memory core of ``convcli apply``.
 
     Parameters
@@ -181,11 +227,14 @@ def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.
         What the channels mean (``L``, ``LA``, ``RGB``, ``RGBA``, ``CMYK`` or ``''`` for
         arbitrary channels); a final ``A`` marks alpha. Default: from the channel count
         (1 ``L``, 2 ``LA``, 3 ``RGB``, 4 ``RGBA``, else ``''``): pass ``layout='CMYK'``
-        for CMYK.
+        for CMYK. ``'CHW'``: ``array`` is channels first ``(C, H, W)`` as in PyTorch
+        (channel meaning from the count), and so is the result. Without a layout, a
+        ``(C, H, W)``-looking array (first axis 1 to 4, last axis longer) is refused.
     **options
         The fields of :class:`FilterOptions`: ``padding_mode``, ``padding``, ``stride``,
         ``dilation``, ``normalize``, ``channel_mode``, ``alpha``, ``output_map``,
-        ``scale``, ``offset``, ``depth``.
+        ``scale``, ``offset``, ``depth``. ``offset``, kernel offsets and a layer's bias
+        are in full scale (1.0 = full intensity at every depth, as ``ToTensor``).
 
     Returns
     -------
@@ -221,8 +270,51 @@ def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.
     array([[128, 108]], dtype=uint8)
     """
     opts = FilterOptions.from_kwargs(**options)
-    out, _ = filter_frame(array, as_kernels(kernels), layout, opts)
+    array = np.asarray(array)
+    chw = layout is not None and layout.upper() == "CHW"
+    if chw:
+        if array.ndim != 3:
+            raise ParameterError(f"layout='CHW' needs a (C, H, W) array, got shape {array.shape}")
+        array, layout = np.moveaxis(array, 0, -1), None
+    elif layout is None:
+        check_not_channels_first(array.shape)
+    chain = as_kernels(kernels)
+    out, _ = filter_frame(array, chain, layout, opts)
+    note = clipped_note(chain, out, opts, "the result")
+    if note:
+        warnings.warn(note, ClippedWarning, stacklevel=2)
+    if chw:
+        return np.ascontiguousarray(np.moveaxis(out if out.ndim == 3 else out[..., None], -1, 0))
     return out
+
+
+def check_not_channels_first(shape: tuple[int, ...]) -> None:
+    """Refuse a shape that looks channels first (PyTorch's ``(C, H, W)``), naming the fix.
+
+    Looks channels first: 3 axes, the first 1 to 4 long and the last longer than 4 and
+    than the first. (A genuine ``(H, W, C)`` image that small passes ``layout=''``.)
+
+    Examples
+    --------
+    >>> check_not_channels_first((64, 64, 3))
+    >>> check_not_channels_first((3, 64, 64))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    convcli.errors.ParameterError: the image has shape (3, 64, 64), which looks channels first...
+    """
+    if len(shape) == 3 and 1 <= shape[0] <= 4 and shape[2] > max(4, shape[0]):
+        c, h, w = shape
+        raise ParameterError(
+            f"the image has shape {tuple(shape)}, which looks channels first (C, H, W) as in "
+            f"PyTorch; convcli takes (H, W, C): pass img.transpose(1, 2, 0) (shape "
+            f"{(h, w, c)}), or layout='CHW' to filter it as it is (or layout='' if it "
+            f"really is {c} rows of {w} channels)"
+        )
+    if len(shape) == 4 and shape[1] <= 4 < shape[3]:
+        raise ParameterError(
+            f"the image has shape {tuple(shape)}, which looks like a batch (N, C, H, W); "
+            "filter one image at a time: img[i].transpose(1, 2, 0), or layout='CHW' with img[i]"
+        )
 
 
 def default_alpha(kernels, opts: FilterOptions) -> str:
@@ -269,7 +361,7 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
     out_dtype = output_dtype(frame.dtype, opts.depth)
     top = max_value(out_dtype)
     x = to_working(np.moveaxis(frame, 2, 0), out_dtype, working_float(frame.dtype, out_dtype))
-    check_range(kernels, x, opts, name, out_dtype)
+    check_range(kernels, x, opts, name, out_dtype, unit=top)
 
     alpha_mode = "channel"
     if layout.endswith("A"):
@@ -291,11 +383,12 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
             colour, alpha = _premultiplied_step(kernel, colour, alpha, opts, top)
         else:
             colour = _check_channels(kernel, colour, colour_layout, name, split, layout)
-            filtered = response(kernel, colour, opts)
+            filtered = response(kernel, colour, opts, unit=top)
             if alpha is not None:
                 alpha = resample_like(alpha, kernel_hw(kernel), opts)
-            colour = affine(kernel, filtered)
-    out = map_output(colour, out_dtype, opts.output_map, opts.scale, opts.offset)
+            colour = affine(kernel, filtered, top)
+    output_map = opts.output_map or natural_output_map(kernels)
+    out = map_output(colour, out_dtype, output_map, opts.scale, opts.offset * top)
     out_layout = _result_layout(colour_layout, frame.shape[2] - split, out.shape[0])
     if alpha is not None:
         alpha_out = map_output(alpha, out_dtype)
@@ -343,11 +436,47 @@ def _premultiplied_step(kernel, colour, alpha, opts, top):
     """
     stacked = np.concatenate([colour * (alpha / top), alpha])
     if opts.channel_mode == "cross":
-        colour_f = response(kernel, stacked[:-1], opts, precise=True)
-        alpha_f = response(kernel, stacked[-1:], opts, precise=True)
+        colour_f = response(kernel, stacked[:-1], opts, precise=True, unit=top)
+        alpha_f = response(kernel, stacked[-1:], opts, precise=True, unit=top)
     else:
-        filtered = response(kernel, stacked, opts, precise=True)
+        filtered = response(kernel, stacked, opts, precise=True, unit=top)
         colour_f, alpha_f = filtered[:-1], filtered[-1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         straight = np.where(alpha_f > 0, colour_f * top / alpha_f, 0.0).astype(colour_f.dtype)
-    return affine(kernel, straight), alpha_f
+    return affine(kernel, straight, top), alpha_f
+
+
+def clipped_note(kernels, result: np.ndarray, opts: FilterOptions, name: str) -> str | None:
+    """A one-line note when the default output map clipped most of ``result`` to black.
+
+    Said when no ``output_map`` was given, the chain ends with a plain kernel whose weights
+    sum to 0 (an edge or Laplacian kernel: its negative half clips to 0) and more than half
+    of the integer ``result`` is 0. None otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convcli.kernels._kernel import Kernel
+    >>> edge = (Kernel("edge", [[-1.0, 1.0]]),)
+    >>> clipped_note(edge, np.zeros((4, 4), np.uint8), FilterOptions(), "'a.png'")
+    ... # doctest: +ELLIPSIS
+    "100% of 'a.png' is black: kernel 'edge' sums to 0 ... --output-map abs ..."
+    >>> clipped_note(edge, np.zeros((4, 4), np.uint8), FilterOptions(output_map="clip"), "x")
+    """
+    if opts.output_map is not None or not kernels or natural_output_map(kernels) != "clip":
+        return None
+    last = kernels[-1]
+    result = np.asarray(result)
+    if last.is_bank or result.dtype.kind == "f" or not result.size:
+        return None
+    w = weight_of(last, opts)
+    if abs(float(w.sum())) > 1e-9 * float(np.abs(w).sum()):
+        return None
+    black = np.count_nonzero(result == 0) / result.size
+    if black <= 0.5:
+        return None
+    return (
+        f"{black:.0%} of {name} is black: kernel {label(last)} sums to 0 and its negative "
+        "half clipped; --output-map abs shows edge strength, --output-map offset puts 0 "
+        "at mid-grey"
+    )

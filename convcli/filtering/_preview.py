@@ -113,6 +113,11 @@ def preview_sheet(frame, layout, kernels, labels, options, columns: int = 4) -> 
     ndarray
         ``(H', W', 3)`` uint8.
 
+    Warns
+    -----
+    ClippedWarning
+        A tile of a zero-sum kernel is mostly black under the default output map.
+
     Examples
     --------
     >>> import numpy as np
@@ -122,12 +127,17 @@ def preview_sheet(frame, layout, kernels, labels, options, columns: int = 4) -> 
     (47, 84, 3)
     """
     import dataclasses
+    import warnings
 
-    from convcli.filtering._frame import as_kernels, filter_frame
+    from convcli.errors import ClippedWarning
+    from convcli.filtering._frame import as_kernels, clipped_note, filter_frame
 
     options = dataclasses.replace(options, depth="8")
     tiles = [to_display(frame, layout)]
     for kernel, label in zip(as_kernels(kernels), labels, strict=True):
         out, out_layout = filter_frame(frame, (kernel,), layout, options, f"'{label}'")
+        note = clipped_note((kernel,), out, options, f"tile '{label}'")
+        if note:
+            warnings.warn(note, ClippedWarning, stacklevel=2)
         tiles.append(to_display(out, out_layout))
     return contact_sheet(tiles, ["input", *labels], columns)

@@ -30,13 +30,17 @@ def label(kernel) -> str:
     return repr(kernel.name)
 
 
-def affine(kernel, values):
-    """``kernel.scale * values + kernel.offset`` (the kernel's own output mapping), in place:
-    ``values`` is a fresh float result of :func:`response`, which it returns."""
+def affine(kernel, values: np.ndarray, unit: float = 1.0) -> np.ndarray:
+    """``kernel.scale * values + kernel.offset * unit`` (the kernel's own output mapping), in
+    place: ``values`` is a fresh float result of :func:`response`, which it returns.
+
+    ``kernel.offset`` is in full scale (1.0 = full intensity, as PyTorch's ``ToTensor``);
+    ``unit`` is what full intensity is in the working values (255 for an 8-bit result).
+    """
     if kernel.scale != 1.0:
         np.multiply(values, values.dtype.type(kernel.scale), out=values)
     if kernel.offset != 0.0:
-        np.add(values, values.dtype.type(kernel.offset), out=values)
+        np.add(values, values.dtype.type(kernel.offset * unit), out=values)
     return values
 
 
@@ -60,11 +64,14 @@ def weight_of(kernel, opts: FilterOptions) -> np.ndarray:
     return w / sums
 
 
-def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarray:
+def response(
+    kernel, x: np.ndarray, opts: FilterOptions, precise: bool = False, unit: float = 1.0
+) -> np.ndarray:
     """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W);
-    ``precise``: see :func:`convolve`."""
+    ``precise``: see :func:`convolve`. ``unit``: full intensity in ``x``'s values (255 for
+    an 8-bit result); a 4-D kernel's bias is in full scale, so it adds ``bias * unit``."""
     if kernel.is_bank:
-        responses = [affine(m, response(m, x, opts)) for m in kernel.members]
+        responses = [affine(m, response(m, x, opts, unit=unit), unit) for m in kernel.members]
         if len({r.shape for r in responses}) != 1:
             raise KernelError(
                 f"the members of bank {label(kernel)} give results of different sizes "
@@ -72,7 +79,7 @@ def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarra
             )
         return combine(responses, kernel.combine, label(kernel))
     w = weight_of(kernel, opts).astype(x.dtype)
-    bias = None if kernel.bias is None else np.asarray(kernel.bias, dtype=x.dtype)
+    bias = None if kernel.bias is None else np.asarray(kernel.bias * unit, dtype=x.dtype)
     channels = x.shape[0]
     if w.ndim == 4:
         return convolve(x, w, bias, kernel.groups, opts, precise)
@@ -83,7 +90,14 @@ def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarra
     return convolve(x, np.broadcast_to(w, (channels, 1, *w.shape)), None, channels, opts, precise)
 
 
-def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dtype=None) -> None:
+def check_range(
+    kernels,
+    x: np.ndarray,
+    opts: FilterOptions,
+    name: str = "the image",
+    out_dtype=None,
+    unit: float = 1.0,
+) -> None:
     """Refuse, before computing, a chain of kernels whose values could overflow ``x``'s float
     type (float32 for 8- and 16-bit images), instead of filling the result with infinities;
     and NaN or infinite samples (float images) when the output ``out_dtype`` is an integer
@@ -92,7 +106,8 @@ def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dt
 
     The bound is the worst case: the largest magnitude in ``x`` times each kernel's sum of
     absolute weights (times the channel count in ``cross`` mode), plus its bias, then its
-    own scale and offset, then ``opts.scale`` and ``opts.offset``.
+    own scale and offset, then ``opts.scale`` and ``opts.offset`` (bias and offsets are in
+    full scale: times ``unit``, full intensity in ``x``'s values).
 
     Examples
     --------
@@ -121,7 +136,7 @@ def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dt
         return  # a float output keeps them, as PyTorch does
     bound, channels = peak, x.shape[0]
     for kernel in kernels:
-        bound = _bound(kernel, bound, channels, opts, limit)
+        bound = _bound(kernel, bound, channels, opts, limit, unit)
         if not bound <= limit:
             raise KernelError(
                 f"kernel {label(kernel)} could turn the values of {name} (up to {peak:.3g}) "
@@ -130,7 +145,7 @@ def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dt
             )
         if kernel.weight.ndim == 4:
             channels = kernel.weight.shape[0]
-    final = bound * abs(opts.scale) + abs(opts.offset)
+    final = bound * abs(opts.scale) + abs(opts.offset) * unit
     if not final <= limit:
         raise ParameterError(
             f"scale {opts.scale:g} and offset {opts.offset:g} could turn the values of {name} "
@@ -139,10 +154,12 @@ def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dt
         )
 
 
-def _bound(kernel, peak: float, channels: int, opts: FilterOptions, limit: float) -> float:
+def _bound(
+    kernel, peak: float, channels: int, opts: FilterOptions, limit: float, unit: float = 1.0
+) -> float:
     """The largest magnitude ``kernel`` can give from inputs of magnitude at most ``peak``."""
     if kernel.is_bank:
-        bounds = [_bound(m, peak, channels, opts, limit) for m in kernel.members]
+        bounds = [_bound(m, peak, channels, opts, limit, unit) for m in kernel.members]
         if kernel.combine == "magnitude":
             squares = max(bounds) ** 2 * len(bounds)  # summed before the square root
             bound = float(np.sqrt(squares)) if squares <= limit else float("inf")
@@ -153,12 +170,12 @@ def _bound(kernel, peak: float, channels: int, opts: FilterOptions, limit: float
         if w.max() > limit:
             return float("inf")
         if w.ndim == 4:
-            bias = 0.0 if kernel.bias is None else float(np.max(np.abs(kernel.bias)))
+            bias = 0.0 if kernel.bias is None else float(np.max(np.abs(kernel.bias))) * unit
             bound = peak * float(w.sum(axis=(1, 2, 3)).max()) + bias
         else:
             cross = channels if opts.channel_mode == "cross" else 1
             bound = peak * cross * float(w.sum())
-    return bound * abs(kernel.scale) + abs(kernel.offset)
+    return bound * abs(kernel.scale) + abs(kernel.offset) * unit
 
 
 def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:

@@ -168,6 +168,8 @@ class Parametric:
     build: Callable[..., np.ndarray]
     params: dict[str, Param]
     description: str
+    #: The natural output (``Kernel.output_map``): ``abs`` for zero-sum edge kernels.
+    output_map: str | None = None
 
 
 PARAMETRIC: dict[str, Parametric] = {
@@ -185,6 +187,7 @@ PARAMETRIC: dict[str, Parametric] = {
         log_weight,
         {"sigma": _SIGMA, "size": _SIZE},
         "Laplacian of Gaussian (MATLAB fspecial('log')), sums to 0",
+        output_map="abs",
     ),
     "unsharp": Parametric(
         unsharp_weight,
@@ -199,6 +202,7 @@ PARAMETRIC: dict[str, Parametric] = {
         laplacian_weight,
         {"diagonals": Param(bool, False, "8-neighbour form")},
         "discrete Laplacian [[0,1,0],[1,-4,1],[0,1,0]] (diagonals=true: 8-neighbour)",
+        output_map="abs",
     ),
     "motion-blur": Parametric(
         motion_blur_weight,

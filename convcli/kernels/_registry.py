@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from convcli.errors import KernelError
@@ -240,13 +241,14 @@ class _Resolver:
         if name in PARAMETRIC:
             kind = PARAMETRIC[name]
             values = parse_params(params, kind.params, where, name)
-            return build_kernel(
+            kernel = build_kernel(
                 text,
                 kind.build(**values, where=where),
                 where=where,
                 description=kind.description,
                 source="builtin",
             )
+            return replace(kernel, output_map=kind.output_map) if kind.output_map else kernel
         if Path(text).is_file():  # a file, but not of a kernel type (an image given as -k)
             return self.file(Path(text))
         raise KernelError(
