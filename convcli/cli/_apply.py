@@ -83,7 +83,8 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
     temporary file and renamed into place, so an interrupted run leaves nothing behind.
 
     \b
-    Batch form: 'apply DIR OUTDIR' or 'apply FILE... -o OUTDIR' filters many files on
+    Batch form, as cp: 'apply DIR OUTDIR', 'apply FILE... OUTDIR' (an existing folder
+    or a name ending in '/') or 'apply FILE... -o OUTDIR' filters many files on
     --jobs worker processes (or a Dask --scheduler), with progress, a summary line, an
     optional JSON --report, and exit code 1 if any file failed.
 
@@ -93,6 +94,7 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
       convcli apply -k sobel --output-map abs photo.png edges.png
       convcli apply -k gaussian - - < a.png | convcli apply -k sobel - - > b.png
       convcli apply -k gaussian -r photos/ blurred/ --jobs 2 --report report.json
+      convcli apply -k box *.png small/
     """
     from convcli.batch._job import ApplyJob
 
@@ -125,8 +127,8 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
         click.get_current_context().exit(code)
     if len(paths) != 2:
         raise click.UsageError(
-            f"expected INPUT and OUTPUT, got {len(paths)} path(s); for several inputs give "
-            "-o OUTDIR"
+            f"expected INPUT and OUTPUT, got {len(paths)} path(s); for several inputs end "
+            "with an output folder (OUTDIR/) or give -o OUTDIR"
         )
     # CONVCLI_SCHEDULER in the environment is for batches: only a --scheduler typed here clashes
     source = click.get_current_context().get_parameter_source("scheduler")
