@@ -38,6 +38,13 @@ class ImageError(ConvcliError):
     exit_code = 1
 
 
+class UnfitOutputError(ImageError):
+    """The output format cannot hold the result (more channels than it takes, alpha where it
+    has none): the kernel or the format chosen does not fit, a usage error (exit 2)."""
+
+    exit_code = 2
+
+
 class MissingDependencyError(ConvcliError, ImportError):
     """An optional dependency (an extra such as ``convcli[dask]``) is needed but not installed.
 

@@ -68,7 +68,7 @@ class Progress:
     def update(self, result) -> None:
         self.count += 1
         if result.status == "failed":
-            self.message(f"failed: {result.source}: {result.error}")
+            self.message(failure_line(result.source, result.error))
         now = self.clock()
         if self.live and (now - self._last_draw >= 0.1 or self.count == self.total):
             self.stream.write("\r" + self._bar())
@@ -83,3 +83,17 @@ class Progress:
         if self.live:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def failure_line(source: str, error: str | None) -> str:
+    """``failed: ERROR``, naming ``source`` once: in front only when the error does not.
+
+    Examples
+    --------
+    >>> failure_line("a.png", "cannot read a.png: truncated")
+    'failed: cannot read a.png: truncated'
+    >>> failure_line("a.png", "out of memory")
+    'failed: a.png: out of memory'
+    """
+    text = error or "unknown error"
+    return f"failed: {text}" if str(source) in text else f"failed: {source}: {text}"

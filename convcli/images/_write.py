@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from convcli.errors import ImageError, ParameterError
+from convcli.errors import ImageError, ParameterError, UnfitOutputError
 from convcli.images._data import FORMATS, LAYOUT_BY_CHANNELS, ImageData, format_for
 from convcli.images._sources import describe, is_path, write_atomic
 
@@ -100,7 +100,7 @@ def _plan(image: ImageData, fmt: str, name: str) -> tuple[str, str | None]:
     dtypes, layouts, converted, multi = _CAN[fmt]
     if layout not in layouts and layout not in converted:
         holds = "1 to 4 channels" if fmt in ("PNG", "GIF") else "/".join(layouts) + " images"
-        raise ImageError(
+        raise UnfitOutputError(
             f"cannot write {name}: {fmt} holds {holds}; this image has {channels} "
             f"({layout or 'arbitrary channels'}): write .npy or TIFF, which hold any number"
             if not layout or channels > 4
