@@ -13,6 +13,7 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from convcli.engine._padding import check_fits, normalize_padding_mode
 from convcli.errors import ParameterError
@@ -238,16 +239,16 @@ def prepare(
 
 
 def conv2d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
-    padding_mode="zeros",
-    method="auto",
-):
+    input: ArrayLike,
+    weight: ArrayLike,
+    bias: ArrayLike | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: str | int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+    method: str = "auto",
+) -> np.ndarray:
     """2-D cross-correlation with the semantics of PyTorch's ``nn.Conv2d`` / ``F.conv2d``.
 
     Parameters
