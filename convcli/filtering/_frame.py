@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -52,14 +53,10 @@ from convcli.filtering._responses import (
     weight_of,
 )
 from convcli.images._data import LAYOUT_BY_CHANNELS  # layout guessed from the channel count
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from convcli.kernels._kernel import Kernel
+from convcli.kernels._kernel import Kernel
 
 #: What :func:`filter_image` accepts as kernels: one, or a sequence (a chain).
-KernelsLike = Union["Kernel", str, np.ndarray, "Sequence[Any]"]
+KernelsLike = Kernel | str | np.ndarray | Sequence[Any]
 
 #: What ``channel_mode`` accepts.
 CHANNEL_MODES = ("per-channel", "cross")
@@ -163,8 +160,6 @@ def as_kernels(kernels) -> tuple:
     A nested list of numbers (``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]``) is one kernel, as an
     array would be; a list of kernels, arrays or specs is a chain.
     """
-    from convcli.kernels._kernel import Kernel
-
     if isinstance(kernels, (Kernel, str, np.ndarray)) or _is_matrix(kernels):
         kernels = [kernels]
     result = []
