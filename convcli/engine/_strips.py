@@ -20,7 +20,6 @@ import contextlib
 import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -32,6 +31,11 @@ from convcli.errors import ParameterError
 STRIP_BYTES = 1024 * 1024
 #: A strip smaller than this is not worth a thread hand-over (small images run inline).
 MIN_STRIP_BYTES = 64 * 1024
+#: A whole call reading at most this many bytes of rows runs as one strip, inline: no
+#: thread pool is started (nor concurrent.futures imported) for a small image, whose
+#: whole computation costs less than starting the threads (a 512x512 RGB float32 image
+#: is 3 MiB).
+INLINE_BYTES = 4 * 1024 * 1024
 
 _lock = threading.Lock()
 _state = {"threads": None, "strip_rows": None, "pool": None, "pool_size": 0}
@@ -166,6 +170,8 @@ def strip_rows(
     to keep every thread busy (unless forced by :func:`set_strip_rows`)."""
     if _state["strip_rows"] is not None:
         return min(_state["strip_rows"], out_rows)
+    if out_rows * row_bytes <= INLINE_BYTES:
+        return out_rows
     rows = max(1, budget // max(1, row_bytes))
     # At least ~4 strips per thread when the image allows it, for load balance, but not
     # strips so small that handing them to threads costs more than computing them.
@@ -181,7 +187,11 @@ def row_ranges(out_rows: int, rows: int) -> list[tuple[int, int]]:
     return [(r, min(r + rows, out_rows)) for r in range(0, out_rows, rows)]
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
+def _pool(threads: int):
+    """The engine's shared pool of ``threads`` threads (a ThreadPoolExecutor)."""
+    # imported here: a small image runs inline and never needs it (start-up time)
+    from concurrent.futures import ThreadPoolExecutor
+
     with _lock:
         if _state["pool"] is None or _state["pool_size"] != threads:
             if _state["pool"] is not None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import struct
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from zlib_ng import zlib_ng as zlib
@@ -272,6 +271,9 @@ def _deflated(array, pieces, level: int, threads: int):
         for task in tasks:
             yield _deflate_piece(*task)
         return
+    # imported here: one-piece (small) images deflate inline (start-up time)
+    from concurrent.futures import ThreadPoolExecutor
+
     pool = ThreadPoolExecutor(threads, thread_name_prefix="convcli-png")
     try:
         running = deque()
