@@ -445,8 +445,8 @@ def clipped_note(kernels, result: np.ndarray, opts: FilterOptions, name: str) ->
     """A one-line note when the default output map clipped most of ``result`` to black.
 
     Said when no ``output_map`` was given, the chain ends with a plain kernel whose weights
-    sum to 0 (an edge or Laplacian kernel: its negative half clips to 0) and more than half
-    of the integer ``result`` is 0. None otherwise.
+    of both signs sum to 0 (an edge or Laplacian kernel: its negative half clips to 0) and
+    more than half of the integer ``result`` is 0. None otherwise.
 
     Examples
     --------
@@ -465,8 +465,8 @@ def clipped_note(kernels, result: np.ndarray, opts: FilterOptions, name: str) ->
     if last.is_bank or result.dtype.kind == "f" or not result.size:
         return None
     w = weight_of(last, opts)
-    if abs(float(w.sum())) > 1e-9 * float(np.abs(w).sum()):
-        return None
+    if not (w.max() > 0 > w.min()) or abs(float(w.sum())) > 1e-9 * float(np.abs(w).sum()):
+        return None  # not an edge-like kernel (both signs, summing to 0)
     black = np.count_nonzero(result == 0) / result.size
     if black <= 0.5:
         return None

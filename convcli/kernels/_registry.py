@@ -316,8 +316,9 @@ class _Resolver:
         names = all_names(self.dirs)
         # synonyms of existing kernels are candidates; a name defined nowhere yet (dog
         # before a dog kernel exists) gets no look-alike (log is not a DoG)
-        candidates = [*names, *(k for k, v in SYNONYMS.items() if v in names)]
-        hint = "" if name.lower() in SYNONYMS.values() else suggest(name, candidates)
+        synonyms = [k for k, v in SYNONYMS.items() if v in names]
+        hint = suggest(name, names) or suggest(name, synonyms)
+        hint = "" if name.lower() in SYNONYMS.values() else hint
         raise KernelError(
             f"unknown kernel {name!r}{hint}; run "
             "'convcli kernels list' to see the kernels, or give a file path"
