@@ -163,7 +163,8 @@ def _load_fft_early(kernels) -> None:
 
     def weights(kernel):
         for member in kernel.members or (kernel,):
-            w = np.asarray(member.weight, np.float32)
+            with np.errstate(over="ignore"):  # a huge weight: refused later, with the reason
+                w = np.asarray(member.weight, np.float32)
             yield w if w.ndim == 4 else w.reshape(1, 1, *w.shape[-2:])
 
     def planned(w) -> str:  # a guess for a typical image; never fails the job
