@@ -145,7 +145,15 @@ def test_a_mostly_black_zero_sum_result_gives_one_note(tmp_path):
     assert len(notes) == 1 and notes[0].startswith("convcli: note: ")
     assert f"of '{src}' is black: kernel 'inline' sums to 0" in notes[0]
     assert "--output-map abs" in notes[0] and "--output-map offset" in notes[0]
-    quiet = run("apply", "-k", "[[0,1,0],[1,-4,1],[0,1,0]]", "--output-map", "clip", src, "o2.png")
+    quiet = run(
+        "apply",
+        "-k",
+        "[[0,1,0],[1,-4,1],[0,1,0]]",
+        "--output-map",
+        "clip",
+        src,
+        tmp_path / "o2.png",
+    )
     assert quiet.stderr == ""
     with pytest.warns(ClippedWarning, match="sums to 0"):
         convcli.filter_image(img, np.array([[-1.0, 1.0]]))
