@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from convcli.errors import ClippedWarning, ConvcliError, ParameterError
 from convcli.filtering._bands import filter_frame_by_rows
-from convcli.filtering._frame import FilterOptions, clipped_note
+from convcli.filtering._frame import FilterOptions
+from convcli.filtering._outputs import clipped_note
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,8 @@ def preview_sheet(frame, layout, kernels, labels, options, columns: int = 4) -> 
     import warnings
 
     from convcli.errors import ClippedWarning
-    from convcli.filtering._frame import as_kernels, clipped_note, filter_frame
+    from convcli.filtering._frame import as_kernels, filter_frame
+    from convcli.filtering._outputs import clipped_note
 
     options = dataclasses.replace(options, depth="8")
     tiles = [to_display(frame, layout)]
