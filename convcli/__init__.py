@@ -5,9 +5,7 @@ The public API is listed in ``__all__``. Attributes are imported on first use, s
 when a function that needs them is called.
 """
 
-from __future__ import annotations
-
-import importlib
+import importlib as _importlib
 
 from convcli._version import __version__
 
@@ -21,6 +19,7 @@ _LAZY = {
     "KernelError": "convcli.errors",
     "ImageError": "convcli.errors",
     "MissingDependencyError": "convcli.errors",
+    "ClippedWarning": "convcli.errors",
     "Kernel": "convcli.kernels",
     "load_kernel": "convcli.filtering",  # the registry's, with image kernels readable
     "filter_image": "convcli.filtering._frame",
@@ -31,14 +30,15 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'convcli' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+def __dir__() -> list[str]:
+    """The public API only (``__all__``): no helpers, no imported modules."""
+    return sorted(__all__)

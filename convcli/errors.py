@@ -38,6 +38,13 @@ class ImageError(ConvcliError):
     exit_code = 1
 
 
+class UnfitOutputError(ImageError):
+    """The output format cannot hold the result (more channels than it takes, alpha where it
+    has none): the kernel or the format chosen does not fit, a usage error (exit 2)."""
+
+    exit_code = 2
+
+
 class MissingDependencyError(ConvcliError, ImportError):
     """An optional dependency (an extra such as ``convcli[dask]``) is needed but not installed.
 
@@ -46,3 +53,11 @@ class MissingDependencyError(ConvcliError, ImportError):
     """
 
     exit_code = 1
+
+
+class ClippedWarning(UserWarning):
+    """More than half of a result clipped to black under the default output map.
+
+    Typical of a kernel whose weights sum to 0 (an edge or Laplacian kernel) written with
+    ``clip``: its negative half is lost. The message says which ``--output-map`` shows it.
+    """

@@ -66,7 +66,7 @@ def test_apply_writes_what_filter_image_computes(rgb, tmp_path):
         (["--depth", "16"], lambda a, b: a.dtype == np.uint16),
         (["--channel-mode", "cross"], lambda a, b: (a[..., 0] == a[..., 1]).all()),
         (["--output-map", "offset", "--scale", "0"], lambda a, b: (a == 128).all()),
-        (["--scale", "0", "--offset", "7"], lambda a, b: (a == 7).all()),
+        (["--scale", "0", "--offset", str(7 / 255)], lambda a, b: (a == 7).all()),  # full scale
         (
             ["--no-normalize", "-k", "[[1, 1]]", "--output-map", "normalize"],
             lambda a, b: a.max() == 255 and a.min() == 0,

@@ -324,7 +324,7 @@ def test_lightness_with_stride_and_alpha():
             "CMYK; leave out --linear",
         ),
         (
-            np.zeros((4, 4, 5), np.uint8),
+            np.zeros((6, 4, 5), np.uint8),
             dict(kernels="box", channels="lightness"),
             "--channels lightness needs an sRGB image (L, LA, RGB or RGBA) but the image "
             "has channels of no known colour layout; leave out --channels lightness",

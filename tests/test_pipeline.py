@@ -106,8 +106,8 @@ def test_cross_mode_is_expanded_weight():
 def test_four_d_kernel_with_bias_and_layouts():
     img = RNG.integers(0, 256, (5, 6, 3), dtype=np.uint8)
     weight = RNG.standard_normal((1, 3, 3, 3)) / 4
-    bias = np.array([100.0])
-    k = Kernel("gray3", weight, bias=bias)
+    bias = np.array([100.0])  # grey levels; the kernel's bias is in full scale (0..1)
+    k = Kernel("gray3", weight, bias=bias / 255)
     out, layout = filter_frame(img, (k,), "RGB", FilterOptions())
     x = np.moveaxis(img, 2, 0)[None].astype(np.float64)
     want = conv2d_reference(x, weight, bias, pads=(1, 1, 1, 1), mode="reflect")[0, 0]
@@ -177,8 +177,9 @@ def test_chain_rounds_once_and_applies_kernel_affine():
     img = np.full((3, 3), 1, np.uint8)
     halve, double = np.array([[0.5]]), np.array([[2.0]])
     assert (filter_image(img, [halve, double]) == 1).all()  # rounding twice would give 0
-    k = Kernel("k", np.array([[1.0]]), scale=3.0, offset=5.0)
-    assert (filter_image(img, k, scale=2.0, offset=-1.0) == 2 * (3 * 1 + 5) - 1).all()
+    # offsets are in full scale (1.0 = 255 at 8 bits)
+    k = Kernel("k", np.array([[1.0]]), scale=3.0, offset=5.0 / 255)
+    assert (filter_image(img, k, scale=2.0, offset=-1.0 / 255) == 2 * (3 * 1 + 5) - 1).all()
 
 
 def test_depth_changes_are_exact():
@@ -362,16 +363,17 @@ def test_pytorch_agrees_when_installed():
     F = torch.nn.functional
     img = RNG.integers(0, 256, (13, 10, 3), dtype=np.uint8)
     x = torch.from_numpy(np.moveaxis(img, 2, 0)[None].astype(np.float64))
-    # a 4-D layer with bias, stride 2 and PyTorch's 'same' padding split (extra at the end)
-    weight, bias = RNG.standard_normal((3, 3, 4, 3)) / 6, RNG.standard_normal(3) * 20
+    # a 4-D layer with bias, stride 2 and PyTorch's 'same' padding split (extra at the end);
+    # the bias is in full scale, as the layer sees ToTensor() input (x / 255)
+    weight, bias = RNG.standard_normal((3, 3, 4, 3)) / 6, RNG.standard_normal(3) / 12
     got = filter_image(img, Kernel("layer", weight, bias=bias), stride=2)
-    padded = F.pad(x, (1, 1, 1, 2), mode="reflect")  # (left, right, top, bottom)
+    padded = F.pad(x / 255, (1, 1, 1, 2), mode="reflect")  # (left, right, top, bottom)
     want = F.conv2d(padded, torch.from_numpy(weight), torch.from_numpy(bias), stride=2)
-    want = np.clip(np.rint(np.moveaxis(want[0].numpy(), 0, 2)), 0, 255)
+    want = np.clip(np.rint(np.moveaxis(want[0].numpy(), 0, 2) * 255), 0, 255)
     assert got.shape == (7, 5, 3) and np.abs(got.astype(int) - want).max() <= 1
     # cross mode is weight.expand(C, C, kH, kW)
     k = RNG.random((3, 3)) / 9
-    got = filter_image(img, k, channel_mode="cross", padding_mode="circular")
+    got = filter_image(img, k, channel_mode="cross", padding_mode="circular", output_map="clip")
     w = torch.from_numpy(k)[None, None].expand(3, 3, 3, 3)
     want = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="circular"), w)
     want = np.clip(np.rint(np.moveaxis(want[0].numpy(), 0, 2)), 0, 255)

@@ -49,7 +49,7 @@ def test_failures_always_printed_even_quiet():
     progress.update(ItemResult("b.png", "out/b.png", "failed", "cannot read 'b.png'"))
     progress.update(ok())
     progress.close()
-    assert stream.getvalue() == "failed: b.png: cannot read 'b.png'\n"
+    assert stream.getvalue() == "failed: cannot read 'b.png'\n"  # the file named once
 
 
 def test_terminal_bar_redraws_in_place():

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import warnings
 from dataclasses import dataclass, field
 
 from convcli.batch._missing import geo_metadata, missing_data
 from convcli.engine import preload_fft
-from convcli.errors import ParameterError
+from convcli.errors import ClippedWarning, ParameterError
 from convcli.filtering import FilterOptions, chain_weights
 from convcli.filtering._bands import filter_frame_by_rows
+from convcli.filtering._outputs import clipped_note
 from convcli.images import ImageData, read_image, write_image
 from convcli.images._profile import check_srgb
 from convcli.images._sources import describe
@@ -59,7 +62,17 @@ class ApplyJob:
     mask: str | None = None
 
     def __call__(self, source, target) -> None:
-        apply_file(source, target, self)
+        """:func:`apply_file`, with its notes (:class:`ClippedWarning`) as one
+        ``convcli: note: ...`` line each on stderr (worker processes share it)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ClippedWarning)
+            apply_file(source, target, self)
+        for w in caught:
+            if issubclass(w.category, ClippedWarning):
+                sys.stderr.write(f"convcli: note: {w.message}\n")
+                sys.stderr.flush()
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _is_path(target) -> bool:
@@ -95,6 +108,11 @@ def apply_file(source, target, job: ApplyJob) -> None:
     ImageError, KernelError
         From reading, filtering or writing, naming the file.
 
+    Warns
+    -----
+    ClippedWarning
+        No output map was given and a zero-sum kernel's result is mostly black.
+
     Examples
     --------
     >>> import io
@@ -127,6 +145,9 @@ def apply_file(source, target, job: ApplyJob) -> None:
     for frame in image.frames:
         out, layout = filter_frame_by_rows(frame, job.kernels, image.layout, options, name, mask)
         frames.append(out)
+    note = clipped_note(job.kernels, frames[0], options, name)
+    if note:
+        warnings.warn(note, ClippedWarning, stacklevel=2)
     metadata = _scaled_dpi(image.metadata, image.frames[0].shape, frames[0].shape)
     metadata = geo_metadata(metadata, options)
     same_kind = layout == image.layout and frames[0].dtype == image.frames[0].dtype

@@ -78,6 +78,9 @@ class ConvcliGroup(click.Group):
             if debug:
                 raise
             _fail("interrupted", EXIT_INTERRUPTED)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # the normal multi-line help (on stderr, exit 2, as click does)
+            sys.exit(exc.exit_code)
         except click.ClickException as exc:
             if debug:
                 raise
@@ -107,6 +110,23 @@ class ConvcliGroup(click.Group):
                 1,
             )
         sys.exit(rv if isinstance(rv, int) else 0)
+
+    def resolve_command(self, ctx, args):
+        """As click does; a file name where a command was expected suggests ``apply``."""
+        name = args[0] if args else ""
+        if name and self.get_command(ctx, name) is None and _looks_like_file(name):
+            rest = " ".join(args[1:2]) or "OUTPUT"
+            raise click.UsageError(
+                f"No such command {name!r}; to filter an image: "
+                f"{ctx.command_path} apply -k KERNEL {name} {rest}",
+                ctx,
+            )
+        return super().resolve_command(ctx, args)
+
+
+def _looks_like_file(name: str) -> bool:
+    """An existing path, or a name with a separator or an extension (``in.png``)."""
+    return os.path.exists(name) or os.sep in name or "." in name.lstrip(".")
 
 
 @click.group(cls=ConvcliGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import click
 
 from convcli.choices import FORMATS
 from convcli.cli._batch import batch_options, is_batch, run_batch_command
-from convcli.cli._options import conv_options
+from convcli.cli._options import KERNEL_HELP, conv_options
+from convcli.errors import ClippedWarning
 
 _DASH_PATH = click.Path(dir_okay=False, allow_dash=True, readable=False)
 
@@ -115,7 +117,8 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, m
     temporary file and renamed into place, so an interrupted run leaves nothing behind.
 
     \b
-    Batch form: 'apply DIR OUTDIR' or 'apply FILE... -o OUTDIR' filters many files on
+    Batch form, as cp: 'apply DIR OUTDIR', 'apply FILE... OUTDIR' (an existing folder
+    or a name ending in '/') or 'apply FILE... -o OUTDIR' filters many files on
     --jobs worker processes (or a Dask --scheduler), with progress, a summary line, an
     optional JSON --report, and exit code 1 if any file failed.
 
@@ -125,8 +128,9 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, m
       convcli apply -k sobel --output-map abs photo.png edges.png
       convcli apply -k gaussian - - < a.png | convcli apply -k sobel - - > b.png
       convcli apply -k gaussian -r photos/ blurred/ --jobs 2 --report report.json
+      convcli apply -k box *.png small/
     """
-    from convcli.batch._job import ApplyJob, apply_file
+    from convcli.batch._job import ApplyJob
 
     if "" in paths:
         raise click.UsageError(
@@ -159,8 +163,8 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, m
         click.get_current_context().exit(code)
     if len(paths) != 2:
         raise click.UsageError(
-            f"expected INPUT and OUTPUT, got {len(paths)} path(s); for several inputs give "
-            "-o OUTDIR"
+            f"expected INPUT and OUTPUT, got {len(paths)} path(s); for several inputs end "
+            "with an output folder (OUTDIR/) or give -o OUTDIR"
         )
     # CONVCLI_SCHEDULER in the environment is for batches: only a --scheduler typed here clashes
     source = click.get_current_context().get_parameter_source("scheduler")
@@ -173,7 +177,7 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, m
     input, output = paths
     source = _stream(input, "INPUT")
     target = _stream(output, "OUTPUT", output=True)
-    apply_file(source, target, job)
+    job(source, target)  # apply_file, with its notes on stderr
 
 
 def _mask_option(mask: str | None) -> str | None:
@@ -220,7 +224,18 @@ def preview(input, sheet, conv, columns, max_pixels):
     image = read_image(source, max_pixels=max_pixels)
     kernels = conv.load_kernels()
     needs_srgb(image.metadata, conv.options(), f"'{input}'")
-    grid = preview_sheet(
-        image.frames[0], image.layout, kernels, conv.kernels, conv.options(), columns=columns
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ClippedWarning)
+        grid = preview_sheet(
+            image.frames[0], image.layout, kernels, conv.kernels, conv.options(), columns=columns
+        )
+    for note in caught:
+        click.echo(f"convcli: note: {note.message}", err=True)
     write_image(ImageData([grid], "RGB", "PNG", "RGB"), sheet)
+
+
+for _param in preview.params:  # several kernels make several tiles, not a chain
+    if _param.name == "kernels":
+        _param.help = (
+            KERNEL_HELP + " Repeat to compare several: each is applied alone, one tile each."
+        )

@@ -107,10 +107,38 @@ def batch_options(command):
 
 
 def is_batch(inputs, output_dir, files_from, recursive) -> bool:
-    """Whether an ``apply`` call is the batch form (else: one INPUT, one OUTPUT)."""
+    """Whether an ``apply`` call is the batch form (else: one INPUT, one OUTPUT).
+
+    As ``cp``: the last argument names a folder when it is an existing directory or ends
+    with ``/``; a folder as the first of two arguments is a folder of inputs.
+    """
     if output_dir or files_from is not None or recursive:
         return True
+    if len(inputs) >= 2 and names_folder(inputs[-1]):
+        return True
     return len(inputs) == 2 and os.path.isdir(inputs[0])
+
+
+def names_folder(path: str) -> bool:
+    """An existing directory, or a name ending with a path separator (``out/``)."""
+    seps = tuple(s for s in {"/", os.sep, os.altsep} if s)
+    return path != "-" and (path.endswith(seps) or os.path.isdir(path))
+
+
+def _refuse_file_like_folder(output_dir: str, inputs, option: bool) -> None:
+    """Refuse an output folder named like an image file (``x.png``) that is not a folder
+    yet: ``apply photos/ out/x.png`` would create a directory called ``x.png``."""
+    from convcli.images._data import format_for
+
+    if os.path.isdir(output_dir) or format_for(os.path.basename(output_dir)) is None:
+        return
+    what = "-o" if option else "OUTPUT"
+    folders = [p for p in inputs if os.path.isdir(p)]
+    why = f"INPUT '{folders[0]}' is a folder" if folders else "there are several inputs"
+    raise click.UsageError(
+        f"{why}, so {what} must be a folder, but '{output_dir}' looks like an image file "
+        f"name; give a folder (e.g. '{os.path.dirname(output_dir) or 'out'}/')"
+    )
 
 
 def run_batch_command(
@@ -147,14 +175,20 @@ def run_batch_command(
     from convcli.parallel import available_cores
 
     inputs = list(inputs)
+    option = output_dir is not None
     if output_dir is None:
         if len(inputs) < 2 and files_from is None:
             raise click.UsageError(
-                "the batch form needs an output directory: give DIR OUTDIR, or -o OUTDIR"
+                "the batch form needs an output folder: give DIR OUTDIR, FILE... OUTDIR/, "
+                "or -o OUTDIR"
             )
-        if files_from is None and len(inputs) != 2:
-            raise click.UsageError("give -o OUTDIR to apply to several inputs")
+        if files_from is None and len(inputs) > 2 and not names_folder(inputs[-1]):
+            raise click.UsageError(
+                f"several inputs go into a folder, but '{inputs[-1]}' is not one; end it "
+                "with '/' to create it, or give -o OUTDIR"
+            )
         output_dir = inputs.pop()
+    _refuse_file_like_folder(output_dir, inputs, option)
     if files_from is not None:
         inputs += read_file_list(files_from.read(), null=null)
     if not inputs:

@@ -112,6 +112,12 @@ class ConvSettings:
         return FilterOptions.from_kwargs(**{**self.filter_options, **changes})
 
 
+#: The first sentence of ``-k``'s help; each command says what several kernels do.
+KERNEL_HELP = (
+    "Kernel to apply: a name (gaussian:sigma=2, sobel), a file (.json, .npy, .npz, .mat) "
+    "or inline ('[[1,2,1]]')."
+)
+
 _OPTIONS = [
     click.option(
         "-k",
@@ -121,16 +127,14 @@ _OPTIONS = [
         required=True,
         metavar="SPEC",
         shell_complete=complete_kernel,
-        help="Kernel to apply: a name (gaussian:sigma=2, sobel), a file (.json, .npy, "
-        ".npz, .mat) or inline ('[[1,2,1]]'). Repeat to apply several in order "
-        "(one rounding at the end).",
+        help=KERNEL_HELP + " Repeat to apply several in order (one rounding at the end).",
     ),
     click.option(
         "--kernel-path",
         "kernel_path",
         multiple=True,
         metavar="DIR",
-        type=click.Path(file_okay=False),
+        type=click.Path(exists=True, file_okay=False),
         help="Directory searched for kernel files before the built-ins (repeatable; "
         "also $CONVCLI_KERNEL_PATH).",
     ),
@@ -211,10 +215,10 @@ _OPTIONS = [
     click.option(
         "--output-map",
         type=click.Choice(OUTPUT_MAPS),
-        default="clip",
-        show_default=True,
+        default=None,
         help="Out-of-range values: clip, abs (edge magnitudes), normalize (min..max "
-        "to the full range), offset (add mid-grey: 128 for 8-bit).",
+        "to the full range), offset (add mid-grey: 128 for 8-bit). Default: the last "
+        "kernel's own (abs for laplacian, log, outline), else clip.",
     ),
     click.option(
         "--scale",
@@ -230,7 +234,8 @@ _OPTIONS = [
         metavar="B",
         default=0.0,
         show_default=True,
-        help="Add B (in output grey levels) after --scale, before the output map.",
+        help="Add B after --scale, before the output map, in full scale as a layer's "
+        "bias: 1.0 = white at every depth (0.1 adds 25.5 grey levels at 8 bits).",
     ),
     click.option(
         "--depth",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 import time
 
+from convcli._messages import fold, fold_name
+
 
 def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
@@ -68,9 +70,7 @@ class Progress:
     def update(self, result) -> None:
         self.count += 1
         if result.status == "failed":
-            from convcli._messages import fold, fold_name
-
-            self.message(f"failed: {fold_name(result.source)}: {fold(result.error)}")
+            self.message(failure_line(result.source, result.error))
         now = self.clock()
         if self.live and (now - self._last_draw >= 0.1 or self.count == self.total):
             self.stream.write("\r" + self._bar())
@@ -85,3 +85,19 @@ class Progress:
         if self.live:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def failure_line(source: str, error: str | None) -> str:
+    """``failed: ERROR``, naming ``source`` once: in front only when the error does not.
+
+    Examples
+    --------
+    >>> failure_line("a.png", "cannot read a.png: truncated")
+    'failed: cannot read a.png: truncated'
+    >>> failure_line("a.png", "out of memory")
+    'failed: a.png: out of memory'
+    """
+    text = fold(error or "unknown error")
+    return (
+        f"failed: {text}" if fold_name(source) in text else f"failed: {fold_name(source)}: {text}"
+    )

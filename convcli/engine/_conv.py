@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from convcli.choices import METHODS
 from convcli.engine import _missing
@@ -258,20 +259,20 @@ def prepare(
 
 
 def conv2d(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
-    padding_mode="zeros",
-    method="auto",
+    input: ArrayLike,
+    weight: ArrayLike,
+    bias: ArrayLike | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: str | int | tuple[int, int] | tuple[int, int, int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+    method: str = "auto",
     *,
-    padding_value=0.0,
-    nan_policy="propagate",
-    mask=None,
-):
+    padding_value: float = 0.0,
+    nan_policy: str = "propagate",
+    mask: ArrayLike | None = None,
+) -> np.ndarray:
     """2-D cross-correlation with the semantics of PyTorch's ``nn.Conv2d`` / ``F.conv2d``.
 
     Parameters

@@ -33,6 +33,11 @@ __all__ = ["get_threads", "run_tasks", "set_threads"]  # re-exported for the met
 STRIP_BYTES = 1024 * 1024
 #: A strip smaller than this is not worth a thread hand-over (small images run inline).
 MIN_STRIP_BYTES = 64 * 1024
+#: A whole call reading at most this many bytes of rows runs as one strip, inline: no
+#: thread pool is started (nor concurrent.futures imported) for a small image, whose
+#: whole computation costs less than starting the threads (a 512x512 RGB float32 image
+#: is 3 MiB).
+INLINE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -91,6 +96,8 @@ def strip_rows(
     to keep every thread busy (unless forced by :func:`set_strip_rows`)."""
     if _config.strip_rows is not None:
         return min(_config.strip_rows, out_rows)
+    if out_rows * row_bytes <= INLINE_BYTES:
+        return out_rows
     rows = max(1, budget // max(1, row_bytes))
     # At least ~4 strips per thread when the image allows it, for load balance, but not
     # strips so small that handing them to threads costs more than computing them.

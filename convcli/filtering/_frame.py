@@ -26,11 +26,15 @@ File handling (reading, writing, frames, metadata) is in :mod:`convcli.batch._jo
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from convcli.errors import KernelError, ParameterError
+from convcli.errors import ClippedWarning, KernelError, ParameterError
 from convcli.filtering import _light, _missing
 from convcli.filtering._levels import (
     map_output,
@@ -40,6 +44,12 @@ from convcli.filtering._levels import (
     working_float,
 )
 from convcli.filtering._options import FilterOptions
+from convcli.filtering._outputs import (
+    check_not_channels_first,
+    clipped_note,
+    is_matrix,
+    natural_output_map,
+)
 from convcli.filtering._responses import (
     affine,
     check_range,
@@ -53,18 +63,24 @@ from convcli.images._data import LAYOUT_BY_CHANNELS  # layout guessed from the c
 from convcli.kernels import load_kernel
 from convcli.kernels._kernel import Kernel
 
+#: What :func:`filter_image` accepts as kernels: one, or a sequence (a chain).
+KernelsLike = Kernel | str | np.ndarray | Sequence[Any]
+
 
 def as_kernels(kernels) -> tuple:
-    """A Kernel, a weight array, a spec string or a sequence of them, as a tuple of Kernels."""
+    """A Kernel, a weight array, a spec string or a sequence of them, as a tuple of Kernels.
 
-    if isinstance(kernels, (Kernel, str, np.ndarray)):
+    A nested list of numbers (``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]``) is one kernel, as an
+    array would be; a list of kernels, arrays or specs is a chain.
+    """
+    if isinstance(kernels, (Kernel, str, np.ndarray)) or is_matrix(kernels):
         kernels = [kernels]
     result = []
     for item in kernels:
         if isinstance(item, str):
             item = load_kernel(item)
-        elif isinstance(item, np.ndarray):
-            item = Kernel(name="array", weight=item, source="array")
+        elif isinstance(item, np.ndarray) or is_matrix(item):
+            item = Kernel(name="array", weight=np.asarray(item, dtype=np.float64), source="array")
         if not isinstance(item, Kernel):
             raise ParameterError(
                 f"kernel {item!r} is not usable; give a Kernel, a 2-D or 4-D array or a spec"
@@ -75,7 +91,14 @@ def as_kernels(kernels) -> tuple:
     return tuple(result)
 
 
-def filter_image(array, kernels, *, layout: str | None = None, mask=None, **options) -> np.ndarray:
+def filter_image(
+    array: ArrayLike,
+    kernels: KernelsLike,
+    *,
+    layout: str | None = None,
+    mask: np.ndarray | str | None = None,
+    **options: Any,
+) -> np.ndarray:
     """Filter one image with a chain of kernels: the in-memory core of ``convcli apply``.
 
     Parameters
@@ -91,7 +114,9 @@ def filter_image(array, kernels, *, layout: str | None = None, mask=None, **opti
         What the channels mean (``L``, ``LA``, ``RGB``, ``RGBA``, ``CMYK`` or ``''`` for
         arbitrary channels); a final ``A`` marks alpha. Default: from the channel count
         (1 ``L``, 2 ``LA``, 3 ``RGB``, 4 ``RGBA``, else ``''``): pass ``layout='CMYK'``
-        for CMYK.
+        for CMYK. ``'CHW'``: ``array`` is channels first ``(C, H, W)`` as in PyTorch
+        (channel meaning from the count), and so is the result. Without a layout, a
+        ``(C, H, W)``-looking array (first axis 1 to 4, last axis longer) is refused.
     mask : ndarray of bool or 'alpha', optional
         ``(H, W)``, True = valid sample (False: missing, as NaN and ``nodata``); ``'alpha'``:
         the alpha channel's zeros are the missing samples (alpha is kept as it is).
@@ -99,7 +124,9 @@ def filter_image(array, kernels, *, layout: str | None = None, mask=None, **opti
         The fields of :class:`FilterOptions`: ``padding_mode``, ``padding``, ``stride``,
         ``dilation``, ``normalize``, ``channel_mode``, ``alpha``, ``output_map``,
         ``scale``, ``offset``, ``depth``, ``padding_value``, ``convolve``, ``nan_policy``,
-        ``nodata``, ``preserve_missing``, ``linear``, ``channels``.
+        ``nodata``, ``preserve_missing``, ``linear``, ``channels``. ``offset``, kernel
+        offsets and a layer's bias are in full scale (1.0 = full intensity at every depth,
+        as ``ToTensor``).
 
     Returns
     -------
@@ -135,7 +162,21 @@ def filter_image(array, kernels, *, layout: str | None = None, mask=None, **opti
     array([[128, 108]], dtype=uint8)
     """
     opts = FilterOptions.from_kwargs(**options)
-    out, _ = filter_frame(array, as_kernels(kernels), layout, opts, mask=mask)
+    array = np.asarray(array)
+    chw = layout is not None and layout.upper() == "CHW"
+    if chw:
+        if array.ndim != 3:
+            raise ParameterError(f"layout='CHW' needs a (C, H, W) array, got shape {array.shape}")
+        array, layout = np.moveaxis(array, 0, -1), None
+    elif layout is None:
+        check_not_channels_first(array.shape)
+    chain = as_kernels(kernels)
+    out, _ = filter_frame(array, chain, layout, opts, mask=mask)
+    note = clipped_note(chain, out, opts, "the result")
+    if note:
+        warnings.warn(note, ClippedWarning, stacklevel=2)
+    if chw:
+        return np.ascontiguousarray(np.moveaxis(out if out.ndim == 3 else out[..., None], -1, 0))
     return out
 
 
@@ -201,7 +242,7 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
         _missing.check_kernels(kernels, opts)
         if missing is not None:
             x[missing] = 0  # for the range check; NaN below
-    check_range(kernels, x, opts, name, out_dtype)
+    check_range(kernels, x, opts, name, out_dtype, unit=top)
     if missing is not None:
         x[missing] = np.nan
 
@@ -234,18 +275,19 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
             colour, alpha = _premultiplied_step(kernel, colour, alpha, opts, top)
         else:
             colour = _check_channels(kernel, colour, colour_layout, name, split, layout)
-            filtered = response(kernel, colour, opts, top=top)
+            filtered = response(kernel, colour, opts, unit=top)
             if alpha is not None:
                 # a constant border is opaque
                 opaque = replace(opts, padding_value=top) if opts.padding_value else opts
                 alpha = resample_like(alpha, kernel_hw(kernel), opaque)
-            colour = affine(kernel, filtered)
+            colour = affine(kernel, filtered, top)
     colour = _light.leave(colour, light, kernels, opts)
     gone = None
     if handle_missing:
         kept = None if missing is None else (missing[:-1] if split else missing)
         gone = _missing.output_missing(colour, kept, kernels, opts)
-    out = map_output(colour, out_dtype, opts.output_map, opts.scale, opts.offset)
+    output_map = opts.output_map or natural_output_map(kernels)
+    out = map_output(colour, out_dtype, output_map, opts.scale, opts.offset * top)
     if gone is not None:
         _missing.represent(out, gone, opts, out_dtype, name, isinstance(mask, str))
     out_layout = _result_layout(colour_layout, frame.shape[2] - split, out.shape[0])
@@ -297,14 +339,14 @@ def _premultiplied_step(kernel, colour, alpha, opts, top):
     if opts.padding_value:
         # a constant border is opaque: colour the value, alpha full
         opaque = replace(opts, padding_value=top)
-        colour_f = response(kernel, stacked[:-1], opts, precise=True, top=top)
-        alpha_f = response(kernel, stacked[-1:], opaque, precise=True, top=top)
+        colour_f = response(kernel, stacked[:-1], opts, precise=True, unit=top)
+        alpha_f = response(kernel, stacked[-1:], opaque, precise=True, unit=top)
     elif opts.channel_mode == "cross":
-        colour_f = response(kernel, stacked[:-1], opts, precise=True, top=top)
-        alpha_f = response(kernel, stacked[-1:], opts, precise=True, top=top)
+        colour_f = response(kernel, stacked[:-1], opts, precise=True, unit=top)
+        alpha_f = response(kernel, stacked[-1:], opts, precise=True, unit=top)
     else:
-        filtered = response(kernel, stacked, opts, precise=True, top=top)
+        filtered = response(kernel, stacked, opts, precise=True, unit=top)
         colour_f, alpha_f = filtered[:-1], filtered[-1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         straight = np.where(alpha_f > 0, colour_f * top / alpha_f, 0.0).astype(colour_f.dtype)
-    return affine(kernel, straight), alpha_f
+    return affine(kernel, straight, top), alpha_f

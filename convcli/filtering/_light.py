@@ -45,6 +45,7 @@ from convcli.filtering._colour import (
     srgb_to_linear,
     y_from_lstar,
 )
+from convcli.filtering._outputs import natural_output_map
 from convcli.filtering._responses import kernel_hw, label, resample_like
 
 #: What ``channels`` (``--channels``) accepts.
@@ -94,10 +95,11 @@ def check(opts, layout: str, kernels, name: str = "the image") -> None:
                     f"--channels lightness filters one plane, but kernel {label(kernel)} is "
                     "4-D (it mixes channels); use --channels all"
                 )
-        if opts.output_map != "clip":
+        output_map = opts.output_map or natural_output_map(kernels)
+        if output_map != "clip":
             raise ParameterError(
                 f"--channels lightness gives colour back, which --output-map "
-                f"{opts.output_map} cannot map (signed responses such as edges have no colour "
+                f"{output_map} cannot map (signed responses such as edges have no colour "
                 "to keep); use --channels all, or --output-map clip"
             )
 

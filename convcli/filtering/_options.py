@@ -92,7 +92,7 @@ _NORMALIZERS: dict[str, Callable[[Any], Any]] = {
     "normalize": _normalize_flag,
     "channel_mode": _one_of("channel mode", CHANNEL_MODES),
     "alpha": _one_of("alpha mode", ALPHA_MODES, optional=True),
-    "output_map": _one_of("output map", OUTPUT_MAPS),
+    "output_map": _one_of("output map", OUTPUT_MAPS, optional=True),
     "scale": _finite_number("scale"),
     "offset": _finite_number("offset"),
     "depth": _one_of("depth", DEPTHS, optional=True),
@@ -131,9 +131,13 @@ class FilterOptions:
         None: ``premultiply`` when every kernel is a plain 2-D kernel whose weights sum to a
         positive value (a blur, a sharpen), else ``preserve``, or ``channel`` when a 4-D
         kernel is in the chain.
-    output_map : {'clip', 'abs', 'normalize', 'offset'}
+    output_map : {'clip', 'abs', 'normalize', 'offset'} or None
+        None: the last kernel's natural output (:attr:`Kernel.output_map`: ``abs`` for
+        ``laplacian``, ``log``, ``outline``), else ``clip``; with that default, a result
+        more than half clipped to black gives a :class:`~convcli.errors.ClippedWarning`.
     scale, offset : float
-        ``scale * x + offset`` before the output map, in output grey levels.
+        ``scale * x + offset`` before the output map; ``offset`` in full scale (1.0 =
+        full intensity: 255 at 8 bits, 65535 at 16, 1.0 for floats), as a layer's bias.
     depth : {'8', '16', '32f'} or None
         Output sample type; None keeps the input's.
     padding_value : float
@@ -170,7 +174,7 @@ class FilterOptions:
     normalize: bool | None = None
     channel_mode: str = "per-channel"
     alpha: str | None = None
-    output_map: str = "clip"
+    output_map: str | None = None
     scale: float = 1.0
     offset: float = 0.0
     depth: str | None = None

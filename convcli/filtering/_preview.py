@@ -7,12 +7,15 @@ sheet needs no font library and is byte-identical on every machine.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 
 from convcli._text import LABEL
+from convcli.errors import ClippedWarning
 from convcli.filtering._frame import as_kernels, filter_frame
 from convcli.filtering._levels import map_output, to_working
+from convcli.filtering._outputs import clipped_note
 
 BACKGROUND = 255
 INK = 0
@@ -116,6 +119,11 @@ def preview_sheet(frame, layout, kernels, labels, options, columns: int = 4) -> 
     ndarray
         ``(H', W', 3)`` uint8.
 
+    Warns
+    -----
+    ClippedWarning
+        A tile of a zero-sum kernel is mostly black under the default output map.
+
     Examples
     --------
     >>> import numpy as np
@@ -128,5 +136,8 @@ def preview_sheet(frame, layout, kernels, labels, options, columns: int = 4) -> 
     tiles = [to_display(frame, layout)]
     for kernel, label in zip(as_kernels(kernels), labels, strict=True):
         out, out_layout = filter_frame(frame, (kernel,), layout, options, f"'{label}'")
+        note = clipped_note((kernel,), out, options, f"tile '{label}'")
+        if note:
+            warnings.warn(note, ClippedWarning, stacklevel=2)
         tiles.append(to_display(out, out_layout))
     return contact_sheet(tiles, ["input", *labels], columns)

@@ -33,13 +33,17 @@ def label(kernel) -> str:
     return repr(kernel.name)
 
 
-def affine(kernel, values):
-    """``kernel.scale * values + kernel.offset`` (the kernel's own output mapping), in place:
-    ``values`` is a fresh float result of :func:`response`, which it returns."""
+def affine(kernel, values: np.ndarray, unit: float = 1.0) -> np.ndarray:
+    """``kernel.scale * values + kernel.offset * unit`` (the kernel's own output mapping), in
+    place: ``values`` is a fresh float result of :func:`response`, which it returns.
+
+    ``kernel.offset`` is in full scale (1.0 = full intensity, as PyTorch's ``ToTensor``);
+    ``unit`` is what full intensity is in the working values (255 for an 8-bit result).
+    """
     if kernel.scale != 1.0:
         np.multiply(values, values.dtype.type(kernel.scale), out=values)
     if kernel.offset != 0.0:
-        np.add(values, values.dtype.type(kernel.offset), out=values)
+        np.add(values, values.dtype.type(kernel.offset * unit), out=values)
     return values
 
 
@@ -72,20 +76,24 @@ def chain_weights(kernels: Iterable[Kernel]) -> Iterator[np.ndarray]:
             yield w if w.ndim == 4 else w.reshape(1, 1, *w.shape[-2:])
 
 
-def response(kernel, x, opts: FilterOptions, precise: bool = False, top: float = 1.0) -> np.ndarray:
+def response(
+    kernel, x: np.ndarray, opts: FilterOptions, precise: bool = False, unit: float = 1.0
+) -> np.ndarray:
     """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W);
-    ``precise``: see :func:`convolve`; ``top``: full scale of ``x`` (for thresholds)."""
+    ``precise``: see :func:`convolve`. ``unit``: full intensity in ``x``'s values (255 for
+    an 8-bit result): a 4-D kernel's bias is in full scale, so it adds ``bias * unit``, and
+    a thresholded unsharp's threshold is a fraction of it."""
     if isinstance(kernel, ThresholdedUnsharp):
-        return _thresholded_unsharp(kernel, x, opts, top)
+        return _thresholded_unsharp(kernel, x, opts, unit)
     if kernel.is_bank:
         # one member at a time into a running result: memory for two responses, not N
         return combine(
-            (affine(m, response(m, x, opts, top=top)) for m in kernel.members),
+            (affine(m, response(m, x, opts, unit=unit), unit) for m in kernel.members),
             kernel.combine,
             label(kernel),
         )
     w = weight_of(kernel, opts).astype(x.dtype)
-    bias = None if kernel.bias is None else np.asarray(kernel.bias, dtype=x.dtype)
+    bias = None if kernel.bias is None else np.asarray(kernel.bias * unit, dtype=x.dtype)
     channels = x.shape[0]
     if w.ndim == 4:
         return convolve(x, w, bias, kernel.groups, opts, precise)
@@ -107,7 +115,14 @@ def _thresholded_unsharp(kernel, x, opts: FilterOptions, top: float) -> np.ndarr
     return sharpen_where(centre, blurred, kernel.amount, kernel.threshold * top)
 
 
-def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dtype=None) -> None:
+def check_range(
+    kernels,
+    x: np.ndarray,
+    opts: FilterOptions,
+    name: str = "the image",
+    out_dtype=None,
+    unit: float = 1.0,
+) -> None:
     """Refuse, before computing, a chain of kernels whose values could overflow ``x``'s float
     type (float32 for 8- and 16-bit images), instead of filling the result with infinities;
     and NaN or infinite samples (float images) when the output ``out_dtype`` is an integer
@@ -116,7 +131,8 @@ def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dt
 
     The bound is the worst case: the largest magnitude in ``x`` times each kernel's sum of
     absolute weights (times the channel count in ``cross`` mode), plus its bias, then its
-    own scale and offset, then ``opts.scale`` and ``opts.offset``.
+    own scale and offset, then ``opts.scale`` and ``opts.offset`` (bias and offsets are in
+    full scale: times ``unit``, full intensity in ``x``'s values).
 
     Examples
     --------
@@ -145,7 +161,7 @@ def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dt
         return  # a float output keeps them, as PyTorch does
     bound, channels = peak, x.shape[0]
     for kernel in kernels:
-        bound = _bound(kernel, bound, channels, opts, limit)
+        bound = _bound(kernel, bound, channels, opts, limit, unit)
         if not bound <= limit:
             raise KernelError(
                 f"kernel {label(kernel)} could turn the values of {name} (up to {peak:.3g}) "
@@ -154,7 +170,7 @@ def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dt
             )
         if kernel.weight.ndim == 4:
             channels = kernel.weight.shape[0]
-    final = bound * abs(opts.scale) + abs(opts.offset)
+    final = bound * abs(opts.scale) + abs(opts.offset) * unit
     if not final <= limit:
         raise ParameterError(
             f"scale {opts.scale:g} and offset {opts.offset:g} could turn the values of {name} "
@@ -163,10 +179,12 @@ def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dt
         )
 
 
-def _bound(kernel, peak: float, channels: int, opts: FilterOptions, limit: float) -> float:
+def _bound(
+    kernel, peak: float, channels: int, opts: FilterOptions, limit: float, unit: float = 1.0
+) -> float:
     """The largest magnitude ``kernel`` can give from inputs of magnitude at most ``peak``."""
     if kernel.is_bank:
-        bounds = [_bound(m, peak, channels, opts, limit) for m in kernel.members]
+        bounds = [_bound(m, peak, channels, opts, limit, unit) for m in kernel.members]
         if kernel.combine == "magnitude":
             squares = max(bounds) ** 2 * len(bounds)  # summed before the square root
             bound = float(np.sqrt(squares)) if squares <= limit else float("inf")
@@ -177,12 +195,12 @@ def _bound(kernel, peak: float, channels: int, opts: FilterOptions, limit: float
         if w.max() > limit:
             return float("inf")
         if w.ndim == 4:
-            bias = 0.0 if kernel.bias is None else float(np.max(np.abs(kernel.bias)))
+            bias = 0.0 if kernel.bias is None else float(np.max(np.abs(kernel.bias))) * unit
             bound = peak * float(w.sum(axis=(1, 2, 3)).max()) + bias
         else:
             cross = channels if opts.channel_mode == "cross" else 1
             bound = peak * cross * float(w.sum())
-    return bound * abs(kernel.scale) + abs(kernel.offset)
+    return bound * abs(kernel.scale) + abs(kernel.offset) * unit
 
 
 def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:

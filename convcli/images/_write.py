@@ -7,7 +7,7 @@ from typing import BinaryIO, Union
 
 import numpy as np
 
-from convcli.errors import ImageError, ParameterError
+from convcli.errors import ImageError, ParameterError, UnfitOutputError
 from convcli.images import _npy as npy
 from convcli.images import _pillow as pillow_io
 from convcli.images import _tiff as tiff
@@ -110,7 +110,7 @@ def _plan(image: ImageData, fmt: str, name: str) -> tuple[str, str | None]:
     dtypes, layouts, converted, multi = _CAN[fmt]
     if layout not in layouts and layout not in converted:
         holds = "1 to 4 channels" if fmt in ("PNG", "GIF") else "/".join(layouts) + " images"
-        raise ImageError(
+        raise UnfitOutputError(
             f"cannot write {name}: {fmt} holds {holds}; this image has {channels} "
             f"({layout or 'arbitrary channels'}): write .npy or TIFF, which hold any number"
             if not layout or channels > 4

@@ -130,15 +130,22 @@ def save_npz(kernel: Kernel, path) -> None:
     np.savez(path, **arrays)
 
 
+#: A libvips matrix offset is in 8-bit grey levels: full scale times this.
+VIPS_LEVELS = 255.0
+
 _SEPARATORS = re.compile(r"[\s,]+")
 
 
 def parse_vips_matrix(text: str, name: str, where: str, source: str) -> Kernel:
     """A kernel from libvips matrix text (``width height [scale [offset]]`` + rows).
 
+    libvips adds ``offset`` in the image's values, as written for 8-bit images (128 is
+    mid-grey); convcli's offsets are in full scale, so it is read as ``offset / 255``
+    (and written back times 255).
+
     Examples
     --------
-    >>> k = parse_vips_matrix("2 1 4 0.5\\n1 3\\n", "k", "test", "inline")
+    >>> k = parse_vips_matrix("2 1 4 127.5\\n1 3\\n", "k", "test", "inline")
     >>> k.weight.tolist(), k.scale, k.offset
     ([[1.0, 3.0]], 0.25, 0.5)
     """
@@ -172,7 +179,9 @@ def parse_vips_matrix(text: str, name: str, where: str, source: str) -> Kernel:
             )
         for c, token in enumerate(tokens):
             weight[r, c] = parse_number(token, where, f"row {r + 1}, value {c + 1}")
-    return build_kernel(name, weight, where=where, scale=1.0 / scale, offset=offset, source=source)
+    return build_kernel(
+        name, weight, where=where, scale=1.0 / scale, offset=offset / VIPS_LEVELS, source=source
+    )
 
 
 def format_number(value: float) -> str:
@@ -202,7 +211,8 @@ def to_vips_matrix(kernel: Kernel) -> str:
     height, width = kernel.shape
     header = f"{width} {height}"
     if kernel.scale != 1.0 or kernel.offset != 0.0:
-        header += f" {format_number(divisor)} {format_number(kernel.offset)}"
+        offset = kernel.offset * VIPS_LEVELS
+        header += f" {format_number(divisor)} {format_number(offset)}"
     rows = (" ".join(format_number(v) for v in row) for row in kernel.weight)
     out = io.StringIO()
     out.write(header + "\n")

@@ -14,15 +14,25 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from convcli.errors import KernelError
 from convcli.kernels._checks import build_bank, build_kernel, check_shape, suggest
-from convcli.kernels._kernel import Kernel
+from convcli.kernels._kernel import KERNEL_OUTPUT_MAPS, Kernel
 
-KERNEL_FIELDS = ("description", "weight", "bias", "groups", "normalize", "scale", "offset")
-BANK_FIELDS = ("description", "members", "combine", "scale", "offset")
+KERNEL_FIELDS = (
+    "description",
+    "weight",
+    "bias",
+    "groups",
+    "normalize",
+    "scale",
+    "offset",
+    "output_map",
+)
+BANK_FIELDS = ("description", "members", "combine", "scale", "offset", "output_map")
 #: Every field a kernel JSON object may have ("name" only in bank members).
 FIELDS = ("$schema", "name", *KERNEL_FIELDS, "members", "combine")
 
@@ -137,6 +147,9 @@ def kernel_from_json(
 ) -> Kernel:
     """A :class:`Kernel` from parsed JSON ``data`` (an object or a bare matrix).
 
+    ``"output_map"`` (``clip``, ``abs``, ``offset``) names the kernel's natural output
+    (:attr:`Kernel.output_map`); ``"offset"`` and ``"bias"`` are in full scale (0..1).
+
     ``resolve`` turns a member spec string into a kernel (the registry passes its
     resolver); without it, string members are refused.
 
@@ -158,11 +171,22 @@ def kernel_from_json(
     is_bank = "members" in data
     allowed = (*extra, *(BANK_FIELDS if is_bank else KERNEL_FIELDS))
     _check_fields(data, allowed, where, "a bank" if is_bank else "a kernel")
-    description = data.get("description", "")
-    if not isinstance(description, str):
+    if not isinstance(data.get("description", ""), str):
         raise KernelError(f"{where}: description must be a string")
     scale = _number(data.get("scale", 1.0), "scale", where)
     offset = _number(data.get("offset", 0.0), "offset", where)
+    output_map = data.get("output_map")
+    if output_map is not None and output_map not in KERNEL_OUTPUT_MAPS:
+        raise KernelError(
+            f"{where}: output_map must be one of {', '.join(KERNEL_OUTPUT_MAPS)}, "
+            f"got {output_map!r}"
+        )
+    kernel = _from_json(data, is_bank, name, source, where, resolve, member, scale, offset)
+    return replace(kernel, output_map=output_map) if output_map else kernel
+
+
+def _from_json(data, is_bank, name, source, where, resolve, member, scale, offset) -> Kernel:
+    description = data.get("description", "")
     if is_bank:
         if member:
             raise KernelError(f"{where}: a bank member cannot itself be a bank")
@@ -255,6 +279,8 @@ def kernel_to_json(kernel: Kernel, member: bool = False) -> dict:
         out["scale"] = _plain(kernel.scale)
     if kernel.offset != 0.0:
         out["offset"] = _plain(kernel.offset)
+    if kernel.output_map is not None:
+        out["output_map"] = kernel.output_map
     return out
 
 

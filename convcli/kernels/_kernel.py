@@ -11,6 +11,9 @@ from convcli.choices import BANK_COMBINES
 from convcli.errors import KernelError
 
 #: How a bank combines its members' responses, pixel by pixel.
+#: The output maps a kernel can name as its natural output (``Kernel.output_map``): the
+#: pointwise ones of ``--output-map`` (``normalize`` needs the whole frame).
+KERNEL_OUTPUT_MAPS = ("clip", "abs", "offset")
 
 
 def _frozen_array(values) -> np.ndarray:
@@ -40,7 +43,9 @@ class Kernel:
     normalize : bool
         Divide the weight by its sum before use (refused for zero-sum weights).
     scale, offset : float
-        Output mapping defaults: ``scale * response + offset``.
+        Output mapping defaults: ``scale * response + offset``; ``offset`` (like a 4-D
+        kernel's ``bias``) is in full scale, 1.0 = full intensity (as PyTorch's
+        ``ToTensor``), whatever the image depth.
     members : tuple of Kernel
         Non-empty for a kernel bank: every member is applied and the responses combined.
     combine : str or None
@@ -48,6 +53,10 @@ class Kernel:
         squares; ``max`` = pixelwise maximum ...).
     source : str
         Where it came from: ``builtin``, a file path, ``inline``.
+    output_map : {'clip', 'abs', 'offset'} or None
+        The kernel's natural output when it ends a chain and no ``--output-map`` is given:
+        ``abs`` for edge and Laplacian kernels whose weights sum to 0 (their negative half
+        would clip to black), None for ``clip``.
     """
 
     name: str
@@ -61,8 +70,9 @@ class Kernel:
     members: tuple[Kernel, ...] = field(default=())
     combine: str | None = None
     source: str = "builtin"
+    output_map: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # A frozen value: float64 copies that nobody can change in place.
         object.__setattr__(self, "weight", _frozen_array(self.weight))
         if self.bias is not None:
@@ -76,11 +86,28 @@ class Kernel:
         refused = check_bank_members(len(self.members), repr(self.name))
         if refused:
             raise KernelError(refused)
+        if self.output_map is not None and self.output_map not in KERNEL_OUTPUT_MAPS:
+            raise KernelError(
+                f"kernel {self.name!r}: output_map must be one of "
+                f"{', '.join(KERNEL_OUTPUT_MAPS)}, got {self.output_map!r}"
+            )
         if self.members and self.combine not in BANK_COMBINES:
             raise KernelError(
                 f"kernel {self.name!r}: a bank's combine must be one of "
                 f"{', '.join(BANK_COMBINES)}, got {self.combine!r}"
             )
+
+    def __repr__(self) -> str:
+        """Short: the name, kind, shape and source; never the whole matrix.
+
+        Examples
+        --------
+        >>> Kernel("box", np.ones((3, 3)) / 9)
+        Kernel('box', matrix 3x3, source='builtin')
+        """
+        shape = "x".join(str(n) for n in self.weight.shape)
+        extra = f", {len(self.members)} members ({self.combine})" if self.is_bank else ""
+        return f"Kernel({self.name!r}, {self.kind} {shape}{extra}, source={self.source!r})"
 
     def __eq__(self, other):
         if not isinstance(other, Kernel):
@@ -176,4 +203,5 @@ def _key(kernel: Kernel) -> tuple:
         kernel.members,
         kernel.combine,
         kernel.source,
+        kernel.output_map,
     )

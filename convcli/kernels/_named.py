@@ -186,6 +186,8 @@ class Parametric:
     params: dict[str, Param]
     description: str
     finish: Callable[[Kernel, dict], Kernel] | None = None
+    #: The natural output (``Kernel.output_map``): ``abs`` for zero-sum edge kernels.
+    output_map: str | None = None
 
 
 _GABOR = {
@@ -256,11 +258,13 @@ PARAMETRIC: dict[str, Parametric] = {
             ),
         },
         "difference of Gaussians: gaussian(low_sigma) - gaussian(high_sigma), sums to 0",
+        output_map="abs",
     ),
     "log": Parametric(
         log_weight,
         {"sigma": _SIGMA, "size": _SIZE},
         "Laplacian of Gaussian (MATLAB fspecial('log')), sums to 0",
+        output_map="abs",
     ),
     "unsharp": Parametric(
         unsharp_weight,
@@ -283,6 +287,7 @@ PARAMETRIC: dict[str, Parametric] = {
         laplacian_weight,
         {"diagonals": Param(bool, False, "8-neighbour form")},
         "discrete Laplacian [[0,1,0],[1,-4,1],[0,1,0]] (diagonals=true: 8-neighbour)",
+        output_map="abs",
     ),
     "gabor": Parametric(
         gabor_weight,

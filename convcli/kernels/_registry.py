@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,6 +38,26 @@ PATH_SUFFIXES = (SAFETENSORS, *IMAGE_SUFFIXES)
 #: PyTorch pickles: refused, with how to export them.
 PICKLE_SUFFIXES = (".pt", ".pth")
 _MAX_DEPTH = 8
+
+#: Common names people type for a kernel, to the kernel's name here. Data: a synonym works
+#: once its target exists (``difference-of-gaussians`` when a ``dog`` kernel is defined).
+SYNONYMS = {
+    "blur": "gaussian",
+    "gauss": "gaussian",
+    "mean": "box",
+    "average": "box",
+    "avg": "box",
+    "edge": "sobel",
+    "edges": "sobel",
+    "laplace": "laplacian",
+    "sharp": "sharpen",
+    "difference-of-gaussians": "dog",
+    "difference-of-gaussian": "dog",
+    "laplacian-of-gaussian": "log",
+}
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_CALL = re.compile(r"^\s*([A-Za-z][\w-]*)\s*\((.*)\)\s*$", re.DOTALL)
 
 
 def builtin_dir():
@@ -126,7 +147,21 @@ def load_kernel(spec, search_path=None) -> Kernel:
     ...
     convcli.errors.KernelError: unknown kernel 'gausian' (did you mean 'gaussian'?); run ...
     """
+    _check_search_path(search_path)
     return _Resolver(search_dirs(search_path)).load(spec)
+
+
+def _check_search_path(search_path) -> None:
+    """Refuse a ``search_path`` folder that does not exist (a typo would shadow nothing)."""
+    if isinstance(search_path, (str, os.PathLike)):
+        search_path = [search_path]
+    for folder in search_path or []:
+        if not _expand(folder).is_dir():
+            what = "is not a folder" if _expand(folder).exists() else "does not exist"
+            raise KernelError(
+                f"kernel folder {str(folder)!r} {what}; give an existing folder of kernel "
+                "files (--kernel-path)"
+            )
 
 
 def load_builtin(name: str) -> Kernel:
@@ -192,6 +227,11 @@ class _Resolver:
                 "a file, a JSON matrix or an ImageMagick kernel string"
             )
         short = text if len(text) <= 60 else text[:57] + "..."
+        if _URL.match(text):
+            raise KernelError(
+                f"kernel spec {short!r} is a URL; convcli does not download kernels: "
+                "download the file first (curl -O URL) and give its path"
+            )
         head, colon, rest = text.partition(":")
         if colon and head.strip() in ROTATIONS:  # compass:SPEC, rot90:SPEC (reserved words)
             where, inner = f"kernel {short!r}", rest.strip()
@@ -234,6 +274,20 @@ class _Resolver:
         finally:
             self.stack.pop()
 
+    def canonical(self, name: str) -> str:
+        """``name`` as known here: itself, else its lower case, else the kernel a synonym
+        (``blur``, ``mean``, ``edge`` ...) names, when that kernel exists."""
+        known = set(PARAMETRIC) | set(builtin_files())
+        if name in known or self.find_user(name) is not None:
+            return name
+        lower = name.lower()
+        if lower in known or self.find_user(lower) is not None:
+            return lower
+        target = SYNONYMS.get(lower)
+        if target is not None and (target in known or self.find_user(target) is not None):
+            return target
+        return name
+
     def find_user(self, name: str):
         for folder in self.dirs:
             if folder.is_dir():
@@ -243,8 +297,16 @@ class _Resolver:
         return None
 
     def named(self, text: str) -> Kernel:
+        call = _CALL.match(text)
+        if call:
+            fixed = f"{call[1]}:{call[2].replace(' ', '')}" if call[2].strip() else call[1]
+            raise KernelError(
+                f"kernel {text!r}: parameters are written NAME:key=value,key=value, "
+                f"not NAME(key=value); use {fixed!r}"
+            )
         name, colon, params = text.partition(":")
-        name = name.strip()
+        name = self.canonical(name.strip())
+        text = name + colon + params
         where = f"kernel {text!r}"
         user = self.find_user(name)
         if user is not None or name in builtin_files():
@@ -276,11 +338,18 @@ class _Resolver:
                 description=kind.description,
                 source="builtin",
             )
-            return kind.finish(kernel, values) if kind.finish else kernel
+            kernel = kind.finish(kernel, values) if kind.finish else kernel
+            return replace(kernel, output_map=kind.output_map) if kind.output_map else kernel
         if Path(text).is_file():  # a file, but not of a kernel type (an image given as -k)
             return self.file(Path(text))
+        names = all_names(self.dirs)
+        # synonyms of existing kernels are candidates; a name defined nowhere yet (dog
+        # before a dog kernel exists) gets no look-alike (log is not a DoG)
+        synonyms = [k for k, v in SYNONYMS.items() if v in names]
+        hint = suggest(name, names) or suggest(name, synonyms)
+        hint = "" if name.lower() in SYNONYMS.values() else hint
         raise KernelError(
-            f"unknown kernel {name!r}{suggest(name, all_names(self.dirs))}; run "
+            f"unknown kernel {name!r}{hint}; run "
             "'convcli kernels list' to see the kernels, or give a file path"
         )
 

@@ -101,10 +101,24 @@ def matrix_text(kernel: Kernel) -> str:
     for label, w in tiles(kernel):
         if label:
             out += ["", f"[{label}]"]
-        cells = [[number(v) for v in row] for row in w]
+        cells = [[number(v) for v in row] for row in _tidy(w)]
         width = max(len(c) for row in cells for c in row)
         out += ["  ".join(c.rjust(width) for c in row) for row in cells]
     return "\n".join(out)
+
+
+def _tidy(w: np.ndarray) -> np.ndarray:
+    """``w`` with float noise (below 1e-12 of its largest magnitude, ``1.2e-17`` from a
+    cosine) shown as 0, so a table reads as the kernel was meant.
+
+    Examples
+    --------
+    >>> _tidy(np.array([[1e-17, 0.5], [-2e-18, 1.0]])).tolist()
+    [[0.0, 0.5], [0.0, 1.0]]
+    """
+    w = np.asarray(w, dtype=np.float64)
+    peak = float(np.abs(w).max()) if w.size else 0.0
+    return np.where(np.abs(w) < 1e-12 * peak, 0.0, w)
 
 
 def colours(values: np.ndarray, vmax: float) -> np.ndarray:

@@ -272,6 +272,8 @@ def _deflated(array, pieces, level: int, threads: int):
         for task in tasks:
             yield _deflate_piece(*task)
         return
+    # imported here: one-piece (small) images deflate inline (start-up time)
+
     pool = ThreadPoolExecutor(threads, thread_name_prefix="convcli-png")
     try:
         running: deque[Future[bytes]] = deque()
