@@ -13,6 +13,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
+from convcli.batch._streamed import apply_by_bands, tiff_source
 from convcli.errors import ConvcliError, ParameterError
 from convcli.filtering._bands import filter_frame_by_rows
 from convcli.filtering._frame import FilterOptions
@@ -38,6 +39,11 @@ class ApplyJob:
         Refuse larger images (None: Pillow's decompression-bomb limit).
     compress_level : int or None
         PNG zlib level 0-9 (None: 6).
+    compression : str or None
+        TIFF compression (a key of ``convcli.images._tiff_sink.COMPRESSIONS``); None
+        keeps the input TIFF's (deflate for other inputs).
+    tile : int or None
+        TIFF tiles of this side (a multiple of 16), 0 for strips; None keeps the input's.
     """
 
     kernels: tuple
@@ -47,9 +53,11 @@ class ApplyJob:
     in_place: bool = False
     max_pixels: int | None = None
     compress_level: int | None = None
+    compression: str | None = None
+    tile: int | None = None
 
-    def __call__(self, source, target) -> None:
-        apply_file(source, target, self)
+    def __call__(self, source, target) -> str:
+        return apply_file(source, target, self)
 
 
 def _is_path(target) -> bool:
@@ -68,7 +76,7 @@ def same_file(source, target) -> bool:
         return False
 
 
-def apply_file(source, target, job: ApplyJob) -> None:
+def apply_file(source, target, job: ApplyJob, *, on_rows=None) -> str:
     """Filter the image at ``source`` into ``target`` (paths or binary file objects).
 
     Parameters
@@ -77,6 +85,14 @@ def apply_file(source, target, job: ApplyJob) -> None:
         ``target`` is written atomically: a temporary file in its directory renamed into
         place, so an interrupted run leaves no partial file under the final name.
     job : ApplyJob
+    on_rows : callable, optional
+        ``on_rows(done, total)`` as output rows are written (when the image streams).
+
+    Returns
+    -------
+    str
+        Which path ran: streamed by bands (a single-image TIFF file, or a PNG output) or
+        in memory, and why.
 
     Raises
     ------
@@ -95,6 +111,7 @@ def apply_file(source, target, job: ApplyJob) -> None:
     >>> write_image(ImageData([np.full((4, 4, 1), 200, np.uint8)], "L", "PNG"), src)
     >>> _ = src.seek(0)
     >>> apply_file(src, dst, ApplyJob((Kernel("half", np.array([[0.5]])),)))
+    'PNG read whole, filtered whole (4 rows fit one band), written as PNG'
     >>> int(read_image(io.BytesIO(dst.getvalue())).frames[0][0, 0, 0])
     100
     """
@@ -108,8 +125,19 @@ def apply_file(source, target, job: ApplyJob) -> None:
             "or --in-place to replace the input"
         )
     _load_fft_early(job.kernels)
+    reader = tiff_source(source, job)  # a TIFF file read band by band, or None
+    if reader is not None:
+        with reader:
+            fmt = resolve_format(job.format, target, reader)
+            path = apply_by_bands(source, target, job, fmt, reader=reader, on_rows=on_rows)
+        if path is not None:
+            return path
     image = read_image(source, max_pixels=job.max_pixels)
     fmt = resolve_format(job.format, target, image)
+    if len(image.frames) == 1:  # written band by band when the output format allows
+        path = apply_by_bands(source, target, job, fmt, image=image, on_rows=on_rows)
+        if path is not None:
+            return path
     options = job.options
     if fmt == "NPY" and options.depth is None:
         options = dataclasses.replace(options, depth="32f")  # the float result itself
@@ -123,6 +151,7 @@ def apply_file(source, target, job: ApplyJob) -> None:
     mode = image.mode if same_kind else layout
     result = ImageData(frames, layout, fmt, mode, metadata)
     write_image(result, target, format=fmt, quality=job.quality, compress_level=job.compress_level)
+    return f"{image.format} read whole, filtered in memory ({len(frames)} frame(s)), written as {fmt}"
 
 
 def _load_fft_early(kernels) -> None:

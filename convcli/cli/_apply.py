@@ -7,9 +7,12 @@ the command functions so ``convcli --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
+
+from convcli._tiff_choices import TIFF_COMPRESSIONS
 
 from convcli.cli._batch import batch_options, is_batch, run_batch_command
 from convcli.cli._options import conv_options
@@ -20,8 +23,10 @@ max_pixels_option = click.option(
     "--max-pixels",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Refuse images of more than N pixels (default: Pillow's ~89 million "
-    "decompression-bomb limit; a larger N raises it).",
+    help="Refuse images of more than N pixels. Default: a TIFF filtered by bands of rows "
+    "has no pixel limit (memory stays bounded); it is refused only when its header is "
+    "hostile (more pixels than its compressed bytes can hold). Images read whole keep "
+    "Pillow's ~89 million decompression-bomb limit; a larger N raises it.",
 )
 
 
@@ -70,15 +75,33 @@ def _stream(path: str, name: str, output: bool = False):
     is_flag=True,
     help="Allow OUTPUT to be INPUT (replaced atomically once the result is ready).",
 )
+@click.option(
+    "--compression",
+    type=click.Choice(list(TIFF_COMPRESSIONS), case_sensitive=False),
+    help="TIFF output compression (default: the input TIFF's, else deflate).",
+)
+@click.option(
+    "--tile",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="TIFF output in N x N tiles (a multiple of 16), 0 for strips (default: the "
+    "input TIFF's layout).",
+)
 @max_pixels_option
 @batch_options
-def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, **batch):
+def apply(
+    paths, conv, format_, quality, compress_level, compression, tile, in_place, max_pixels, **batch
+):
     """Filter INPUT with one or more kernels and write OUTPUT.
 
     Kernels apply in order, in floating point, with one rounding at the end. Bit depth,
     alpha, ICC profile, EXIF, DPI and animation frames are kept. '-' as INPUT reads
     standard input; '-' as OUTPUT writes standard output. The output is written to a
     temporary file and renamed into place, so an interrupted run leaves nothing behind.
+
+    Big images: a TIFF file is read, filtered and written by bands of rows (memory does
+    not grow with the image), keeping its compression, tiling and GeoTIFF tags; a PNG
+    output is encoded by bands. --debug says which path ran.
 
     \b
     Batch form: 'apply DIR OUTDIR' or 'apply FILE... -o OUTDIR' filters many files on
@@ -99,6 +122,8 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
             f"path {paths.index('') + 1} is an empty name (an unset shell variable?); "
             "give a file name, or '-' for standard input/output"
         )
+    if tile and tile % 16:
+        raise click.UsageError(f"--tile {tile}: TIFF tiles are multiples of 16; give e.g. 256")
     job = ApplyJob(
         conv.load_kernels(),
         conv.options(),
@@ -107,6 +132,8 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
         in_place=in_place,
         max_pixels=max_pixels,
         compress_level=compress_level,
+        compression=compression.lower() if compression else None,
+        tile=tile,
     )
     if is_batch(paths, batch["output_dir"], batch["files_from"], batch["recursive"]):
         from convcli.batch._plan import output_extension
@@ -137,7 +164,18 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
     input, output = paths
     source = _stream(input, "INPUT")
     target = _stream(output, "OUTPUT", output=True)
-    apply_file(source, target, job)
+    from convcli.cli._progress import RowProgress
+
+    with RowProgress(quiet=batch["quiet"]) as progress:
+        path = apply_file(source, target, job, on_rows=progress.update)
+    if _debug():
+        click.echo(f"convcli: {input}: {path}", err=True)
+
+
+def _debug() -> bool:
+    """``convcli --debug`` or CONVCLI_DEBUG set."""
+    root = click.get_current_context().find_root()
+    return bool(root.params.get("debug")) or os.environ.get("CONVCLI_DEBUG", "") not in ("", "0")
 
 
 @click.command("preview")
