@@ -151,7 +151,9 @@ def apply_file(source, target, job: ApplyJob, *, on_rows=None) -> str:
     mode = image.mode if same_kind else layout
     result = ImageData(frames, layout, fmt, mode, metadata)
     write_image(result, target, format=fmt, quality=job.quality, compress_level=job.compress_level)
-    return f"{image.format} read whole, filtered in memory ({len(frames)} frame(s)), written as {fmt}"
+    return (
+        f"{image.format} read whole, filtered in memory ({len(frames)} frame(s)), written as {fmt}"
+    )
 
 
 def _load_fft_early(kernels) -> None:

@@ -147,4 +147,3 @@ def _scaled(metadata: dict, before, after) -> dict:
     if dpi and tuple(before[:2]) != tuple(after[:2]):
         metadata["dpi"] = (dpi[0] * after[1] / before[1], dpi[1] * after[0] / before[0])
     return metadata
-

@@ -13,7 +13,6 @@ import sys
 import click
 
 from convcli._tiff_choices import TIFF_COMPRESSIONS
-
 from convcli.cli._batch import batch_options, is_batch, run_batch_command
 from convcli.cli._options import conv_options
 

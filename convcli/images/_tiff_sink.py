@@ -63,7 +63,7 @@ def _pixel_is_point(tags: dict) -> bool:
 def _raster_to_input(mapping: PixelMapping, point: bool):
     """(a, b) per axis (y, x): an output raster coordinate u' is input coordinate a*u' + b."""
     shift = 0.0 if point else 0.5  # PixelIsArea: coordinates count pixel corners
-    return [(s, o + shift - s * shift) for s, o in zip(mapping.scale, mapping.offset)]
+    return [(s, o + shift - s * shift) for s, o in zip(mapping.scale, mapping.offset, strict=True)]
 
 
 def adjusted_tags(tags: dict, mapping: PixelMapping) -> dict:
@@ -302,4 +302,3 @@ def _strips(bands, rows: int, tag: int, predictor: int, threads: int):
             yield running.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-

@@ -80,7 +80,9 @@ def write_png_bands(
     stride = width * channels * dtype.itemsize
     rows = max(1, PIECE_BYTES // (stride + 1))
     last = (height - 1) // rows
-    ihdr = struct.pack(">IIBBBBB", width, height, 8 * dtype.itemsize, _COLOUR_TYPE[channels], 0, 0, 0)
+    ihdr = struct.pack(
+        ">IIBBBBB", width, height, 8 * dtype.itemsize, _COLOUR_TYPE[channels], 0, 0, 0
+    )
     stream.write(SIGNATURE + make_chunk(b"IHDR", ihdr) + b"".join(metadata_chunks(metadata or {})))
     pending, adler = bytearray(zlib_header(level)), 1
 
