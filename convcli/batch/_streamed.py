@@ -35,7 +35,7 @@ def tiff_source(source, job):
     """A band reader for ``source`` when it is a TIFF file read band by band, else None."""
     if not is_path(source):
         return None
-    return open_tiff_rows(source, f"'{describe(source)}'", job.max_pixels)
+    return open_tiff_rows(source, describe(source), job.max_pixels)
 
 
 def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on_rows=None):
@@ -67,7 +67,7 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
     opts = job.options
     plan = plan_bands(height, width, channels, job.kernels, opts)
     if plan.why_whole is not None and reader is not None and job.max_pixels is None:
-        check_pixels(height * width, default_pixel_limit(), name)  # it will be whole
+        check_pixels(height * width, default_pixel_limit(), reader.name)  # it will be whole
     bands = filtered_bands(read_rows, height, plan, job.kernels, layout, opts, name)
     first, out_layout = next(bands)
     first = first if first.ndim == 3 else first[:, :, None]

@@ -129,6 +129,8 @@ def _tags(page) -> TiffLayout:
     for code in KEPT_TAGS:
         if code in tags:
             tag = tags[code]
+            if code == 270 and str(tag.value).startswith('{"shape":'):
+                continue  # tifffile's own array shape: it would describe the input's layout
             kept[code] = (int(tag.dtype), int(tag.count), tag.value)
     icc = bytes(tags[34675].value) if 34675 in tags else None
     resolution = None
@@ -233,8 +235,8 @@ class TiffRows:
             raise
         except Exception as exc:  # tifffile and imagecodecs raise many kinds for bad data
             raise ImageError(
-                f"cannot read {self.name}: truncated or corrupt TIFF data near rows "
-                f"{r0}-{r1} ({exc}); re-export or re-download it"
+                f"cannot read {self.name}: truncated or corrupt image data (rows {r0}-{r1}: "
+                f"{exc}); re-export or re-download it"
             ) from None
         return out
 
