@@ -528,7 +528,7 @@ run()
 
 def test_streamed_8192_square_in_bounded_address_space(tmp_path):
     """8192x8192 16-bit RGB: 384 MiB decoded, 768 MiB as floats. Streamed, the whole
-    process (Python, NumPy, SciPy, codecs included) fits in an address space of 450 MiB."""
+    process (Python, NumPy, SciPy, codecs included) fits in an address space of 320 MiB."""
     side = 8192
     src = tmp_path / "big.tif"
     row = smooth((64, side, 3), np.uint16)
@@ -541,7 +541,7 @@ def test_streamed_8192_square_in_bounded_address_space(tmp_path):
         src, strips(), shape=(side, side, 3), dtype=np.uint16, photometric="rgb", rowsperstrip=64
     )
     env = dict(os.environ, MALLOC_ARENA_MAX="2", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    limit = 450 * 2**20
+    limit = 320 * 2**20
     done = subprocess.run(
         [sys.executable, "-c", _BOUNDED, str(src), str(tmp_path / "out.tif"), str(limit)],
         capture_output=True,
