@@ -11,6 +11,7 @@ import io
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -556,3 +557,44 @@ def test_streamed_8192_square_in_bounded_address_space(tmp_path):
     source = np.concatenate([row] * 4)[36:228]
     np.testing.assert_array_equal(out, filter_image(source, "box:size=3")[64:128])
     assert limit < side * side * 3 * 4  # the in-memory path's float copy alone would not fit
+
+
+def test_tiff_with_exif_read_whole_keeps_it(tmp_path):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "Maker"
+    exif.get_ifd(0x8769)[0x9003] = "2020:01:02 03:04:05"
+    Image.fromarray(smooth((300, 64, 3), np.uint8)).save(tmp_path / "in.tif", exif=exif.tobytes())
+    path = run(tmp_path / "in.tif", tmp_path / "out.tif", "box")
+    assert path.startswith("TIFF read whole, filtered in memory")
+    with Image.open(tmp_path / "out.tif") as out:
+        assert out.getexif()[0x010F] == "Maker"
+        assert out.getexif().get_ifd(0x8769)[0x9003] == "2020:01:02 03:04:05"
+
+
+def test_batch_report_records_the_path(tmp_path):
+    import json
+
+    (tmp_path / "in").mkdir()
+    tifffile.imwrite(tmp_path / "in" / "a.tif", smooth((300, 64), np.uint8))
+    write_image(ImageData([smooth((40, 40, 3), np.uint8)], "RGB", "PNG"), tmp_path / "in" / "b.png")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        main,
+        [
+            "apply",
+            "-k",
+            "box",
+            str(tmp_path / "in"),
+            str(tmp_path / "out"),
+            "--report",
+            str(report),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    items = data["files"]
+    paths = {Path(item["source"]).name: item["path"] for item in items}
+    assert paths["a.tif"].startswith("TIFF read by bands, ")
+    assert paths["b.png"].startswith("PNG read whole")

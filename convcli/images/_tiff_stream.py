@@ -291,12 +291,23 @@ def check_declared_size(page, file_size: int, name: str, max_pixels: int | None)
         )
 
 
+def _keeps_exif_whole(page) -> bool:
+    """True for a TIFF with EXIF or GPS directories that fits the whole-image limit: the
+    in-memory path carries those over (the band writer does not)."""
+    from convcli.images._pillow import default_pixel_limit
+
+    if not (34665 in page.tags or 34853 in page.tags):
+        return False
+    limit = default_pixel_limit()
+    return limit is None or int(page.imagelength) * int(page.imagewidth) <= limit
+
+
 def open_tiff_rows(path, name: str, max_pixels: int | None = None) -> TiffRows | None:
     """A :class:`TiffRows` for the TIFF at ``path``, or None when it is not one it handles.
 
-    None means: not a TIFF, several full-resolution pages, or samples or a colour space
-    the band reader does not handle (see :func:`streamable_layout`); the caller reads the
-    file whole instead. ``max_pixels`` as in :func:`check_declared_size`.
+    None means: not a TIFF, several full-resolution pages, samples or a colour space the
+    band reader does not handle (see :func:`streamable_layout`), or EXIF in an image small
+    enough to be read whole (which keeps it); the caller reads the file whole instead. ``max_pixels`` as in :func:`check_declared_size`.
 
     Raises
     ------
@@ -318,6 +329,8 @@ def open_tiff_rows(path, name: str, max_pixels: int | None = None) -> TiffRows |
         page = pages[0] if len(pages) == 1 else None
         layout = None if page is None else streamable_layout(page)
     except Exception:
+        layout = None
+    if layout is not None and _keeps_exif_whole(page):
         layout = None
     if layout is None:
         tif.close()
