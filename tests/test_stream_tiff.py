@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import convcli.filtering._bands as bands_module
 from convcli import filter_image
@@ -598,3 +600,29 @@ def test_batch_report_records_the_path(tmp_path):
     paths = {Path(item["source"]).name: item["path"] for item in items}
     assert paths["a.tif"].startswith("TIFF read by bands, ")
     assert paths["b.png"].startswith("PNG read whole")
+
+
+@settings(max_examples=40)
+@given(
+    cuts=st.lists(st.integers(1, 69), min_size=0, max_size=6, unique=True),
+    channels=st.sampled_from([1, 2, 3, 4]),
+    tile=st.sampled_from([None, 16, 32]),
+)
+def test_any_band_split_gives_the_same_files(cuts, channels, tile):
+    """The writers' bytes depend on the image only, not on how its rows arrive."""
+    image = np.random.default_rng(len(cuts) * 7 + channels).integers(
+        0, 256, (70, 37, channels), np.uint8
+    )
+    edges = [0, *sorted(cuts), 70]
+    parts = [image[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    png = io.BytesIO()
+    png_stream.write_png_bands(png, iter(parts), shape=image.shape, dtype=np.uint8)
+    assert png.getvalue() == png_codec.encode(image, threads=1)
+    whole, split = io.BytesIO(), io.BytesIO()
+    for out, bands in ((whole, [image]), (split, parts)):
+        sink.write_tiff_bands(
+            out, iter(bands), shape=image.shape, dtype=np.uint8, layout="", tile=tile
+        )
+    assert whole.getvalue() == split.getvalue()
+    read = tifffile.imread(io.BytesIO(split.getvalue()))
+    np.testing.assert_array_equal(read.reshape(image.shape), image)
