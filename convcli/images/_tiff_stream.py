@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -193,6 +194,12 @@ class TiffRows:
         if page.compression in _JPEG:
             self._decode_args.update(jpegtables=page.jpegtables, jpegheader=page.jpegheader)
         self._lock = threading.Lock()
+        raw = (
+            page.compression == 1 and page.fillorder == 1 and page.bitspersample in (8, 16, 32, 64)
+        )
+        self._raw = np.dtype(tif.byteorder + page.dtype.str[1:]) if raw else None
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_size = 3 * self._across * self._planes
 
     def close(self) -> None:
         """Close the file."""
@@ -204,16 +211,55 @@ class TiffRows:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _segment(self, index: int):
+    def _read(self, offset: int, count: int) -> bytes:
+        handle = self._tif.filehandle
+        with self._lock:
+            handle.seek(offset)
+            return handle.read(count)
+
+    def _segment(self, index: int, r0: int, r1: int):
+        """Segment ``index`` decoded, as tifffile's decode function returns it.
+
+        Uncompressed: only the rows ``r0:r1`` of the image it holds are read. Compressed:
+        decoded whole and kept in a small cache, since consecutive bands share a row of
+        tiles or a tall strip.
+        """
         offset = int(self._page.dataoffsets[index])
         count = int(self._page.databytecounts[index])
-        data = None
-        if count:
-            handle = self._tif.filehandle
-            with self._lock:
-                handle.seek(offset)
-                data = handle.read(count)
-        return self._decode(data, index, **self._decode_args)
+        position, shape = self._position(index)
+        if self._raw is not None and count:
+            top = position[2]
+            a, b = max(r0, top), min(r1, top + shape[1], self.height)
+            row_bytes = shape[2] * shape[3] * self._raw.itemsize
+            data = self._read(offset + (a - top) * row_bytes, (b - a) * row_bytes)
+            if len(data) < (b - a) * row_bytes:
+                raise ValueError(f"strip or tile {index} is cut short")
+            rows = np.frombuffer(data, self._raw).reshape(b - a, shape[2], shape[3])
+            position = (*position[:2], a, *position[3:])
+            return rows.astype(self._raw.newbyteorder("=")), position, (1, b - a, *shape[2:])
+        with self._lock:
+            if index in self._cache:
+                self._cache.move_to_end(index)
+                return self._cache[index]
+        data = self._read(offset, count) if count else None
+        decoded = self._decode(data, index, **self._decode_args)
+        with self._lock:
+            self._cache[index] = decoded
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return decoded
+
+    def _position(self, index: int):
+        """(position, shape) of segment ``index`` as tifffile's decode gives them."""
+        plane, rest = divmod(index, self._down * self._across)
+        down, across = divmod(rest, self._across)
+        top, left = down * self._seg_rows, across * (self._seg_cols or 0)
+        samples = 1 if self._planes > 1 else self.channels
+        width = self._seg_cols or self.width
+        rows = self._seg_rows
+        if not self._seg_cols:  # strips: the last one is shorter
+            rows = min(rows, self.height - top)
+        return (plane, 0, top, left, 0), (1, rows, width, samples)
 
     def rows(self, r0: int, r1: int) -> np.ndarray:
         """Rows ``r0:r1`` as an ``(r1 - r0, W, C)`` array of :attr:`dtype`.
@@ -230,7 +276,7 @@ class TiffRows:
                 for down in range(first, last + 1):
                     for across in range(self._across):
                         index = (plane * self._down + down) * self._across + across
-                        self._place(out, r0, r1, plane, *self._segment(index))
+                        self._place(out, r0, r1, plane, *self._segment(index, r0, r1))
         except ImageError:
             raise
         except Exception as exc:  # tifffile and imagecodecs raise many kinds for bad data
