@@ -22,10 +22,18 @@ max_pixels_option = click.option(
     "--max-pixels",
     type=click.IntRange(min=1),
     metavar="N",
+    help="Refuse images of more than N pixels (default: Pillow's ~89 million "
+    "decompression-bomb limit; a larger N raises it).",
+)
+
+apply_max_pixels_option = click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    metavar="N",
     help="Refuse images of more than N pixels. Default: a TIFF filtered by bands of rows "
-    "has no pixel limit (memory stays bounded); it is refused only when its header is "
-    "hostile (more pixels than its compressed bytes can hold). Images read whole keep "
-    "Pillow's ~89 million decompression-bomb limit; a larger N raises it.",
+    "has no pixel limit (memory stays bounded) and is refused only when its header is "
+    "hostile (more pixels than its compressed bytes can hold); images read whole keep "
+    "Pillow's ~89 million decompression-bomb limit. N replaces both.",
 )
 
 
@@ -86,7 +94,7 @@ def _stream(path: str, name: str, output: bool = False):
     help="TIFF output in N x N tiles (a multiple of 16), 0 for strips (default: the "
     "input TIFF's layout).",
 )
-@max_pixels_option
+@apply_max_pixels_option
 @batch_options
 def apply(
     paths, conv, format_, quality, compress_level, compression, tile, in_place, max_pixels, **batch
