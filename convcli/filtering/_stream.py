@@ -13,11 +13,9 @@ Whole-frame cases (see :func:`streams`) read the image whole and yield one band.
 
 from __future__ import annotations
 
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from convcli.engine._strips import get_threads, threads_in_this_thread
 from convcli.filtering._bands import _banded, band_rows, chain_reach
 from convcli.filtering._frame import FilterOptions, filter_frame
 from convcli.filtering._responses import kernel_hw
@@ -104,29 +102,24 @@ def filtered_bands(
         return
     reach = plan.reach
 
-    def run(band):
-        r0, r1 = band
-        a, b = max(0, r0 - reach), min(height, r1 + reach)
-        with threads_in_this_thread(1):  # bands in parallel; inside one, the engine inline
-            out, out_layout = filter_frame(read_rows(a, b), kernels, layout, opts, name)
-        return out[r0 - a : r1 - a], out_layout
+    def span(band):
+        return max(0, band[0] - reach), min(height, band[1] + reach)
 
-    threads = min(get_threads(), len(plan.bands))
-    if threads <= 1:
-        for band in plan.bands:
-            yield run(band)
-        return
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="convcli-band")
+    # One band at a time on the engine's threads (memory: one band, whatever the cores);
+    # the next band's rows are read meanwhile (decoding releases the GIL).
+    reader = ThreadPoolExecutor(1, thread_name_prefix="convcli-read")
     try:
-        running: deque = deque()
-        for band in plan.bands:
-            running.append(pool.submit(run, band))
-            if len(running) > threads:  # bounded: a few bands in memory
-                yield running.popleft().result()
-        while running:
-            yield running.popleft().result()
+        ahead = reader.submit(read_rows, *span(plan.bands[0]))
+        for i, band in enumerate(plan.bands):
+            rows = ahead.result()
+            if i + 1 < len(plan.bands):
+                ahead = reader.submit(read_rows, *span(plan.bands[i + 1]))
+            a = span(band)[0]
+            out, out_layout = filter_frame(rows, kernels, layout, opts, name)
+            del rows
+            yield out[band[0] - a : band[1] - a], out_layout
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        reader.shutdown(wait=True, cancel_futures=True)
 
 
 def pixel_mapping(kernels, opts: FilterOptions) -> tuple[tuple[float, float], tuple[float, float]]:
