@@ -13,7 +13,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
-from convcli.batch._streamed import apply_by_bands, png_source, tiff_source
+from convcli.batch._streamed import apply_by_bands, tiff_source
 from convcli.errors import ConvcliError, ParameterError
 from convcli.filtering._bands import filter_frame_by_rows
 from convcli.filtering._frame import FilterOptions
@@ -130,12 +130,6 @@ def apply_file(source, target, job: ApplyJob, *, on_rows=None) -> str:
         with reader:
             fmt = resolve_format(job.format, target, reader)
             path = apply_by_bands(source, target, job, fmt, reader=reader, on_rows=on_rows)
-        if path is not None:
-            return path
-    png = png_source(source, target, job)  # an 8-bit PNG file to PNG: no second copy
-    if png is not None:
-        with png:
-            path = apply_by_bands(source, target, job, "PNG", reader=png, on_rows=on_rows)
         if path is not None:
             return path
     image = read_image(source, max_pixels=job.max_pixels)

@@ -4,8 +4,6 @@
 
 - a single-image TIFF file read band by band (:mod:`convcli.images._tiff_stream`),
   written as TIFF (keeping its compression, tiling and tags) or PNG;
-- an 8-bit PNG file written as PNG: decoded whole once by Pillow, handed out by bands
-  (:mod:`convcli.images._png_rows`);
 - any single-frame image read whole, written as PNG band by band (only the decoded
   input is whole, never the float working copy or the result).
 
@@ -24,12 +22,9 @@ import numpy as np
 from convcli.engine._strips import get_threads
 from convcli.filtering._stream import filtered_bands, pixel_mapping, plan_bands
 from convcli.images._pillow import check_pixels, default_pixel_limit
-from convcli.images._png_rows import open_png_rows
 from convcli.images._sources import describe, is_path, write_atomic
 from convcli.images._tiff_sink import PixelMapping, write_tiff_bands
 from convcli.images._tiff_stream import open_tiff_rows
-from convcli.images._write import resolve_format
-from convcli.images.png._chunks import SIGNATURE
 from convcli.images.png._stream import write_png_bands
 
 _PNG_LAYOUTS = ("L", "LA", "RGB", "RGBA", "")
@@ -43,24 +38,6 @@ def tiff_source(source, job):
     return open_tiff_rows(source, describe(source), job.max_pixels)
 
 
-def png_source(source, target, job):
-    """A :class:`~convcli.images._png_rows.PngRows` when ``source`` is an 8-bit PNG file
-    whose result is written as PNG (then only Pillow's decoded image is whole), else None."""
-    from types import SimpleNamespace
-
-    if not is_path(source):
-        return None
-    try:
-        with open(source, "rb") as handle:
-            if handle.read(8) != SIGNATURE:
-                return None
-    except OSError:  # the usual reader says what is wrong
-        return None
-    if resolve_format(job.format, target, SimpleNamespace(format="PNG")) != "PNG":
-        return None
-    return open_png_rows(source, describe(source), job.max_pixels)
-
-
 def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on_rows=None):
     """Filter ``reader`` (a TiffRows) or ``image`` (one-frame ImageData) into ``target``.
 
@@ -72,7 +49,7 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
     if reader is not None:
         height, width, channels = reader.height, reader.width, reader.channels
         layout, read_rows, metadata = reader.layout, reader.rows, reader.metadata
-        kind = "TIFF read by bands" if reader.format == "TIFF" else "PNG decoded whole by Pillow"
+        kind = "TIFF read by bands"
     else:
         frame = image.frames[0]
         height, width, channels = frame.shape
@@ -89,12 +66,7 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
         return None
     opts = job.options
     plan = plan_bands(height, width, channels, job.kernels, opts)
-    if (
-        plan.why_whole is not None
-        and reader is not None
-        and reader.format == "TIFF"
-        and job.max_pixels is None
-    ):
+    if plan.why_whole is not None and reader is not None and job.max_pixels is None:
         check_pixels(height * width, default_pixel_limit(), reader.name)  # it will be whole
     bands = filtered_bands(read_rows, height, plan, job.kernels, layout, opts, name)
     first, out_layout = next(bands)
