@@ -85,13 +85,13 @@ def _stream(path: str, name: str, output: bool = False):
 @click.option(
     "--compression",
     type=click.Choice(list(TIFF_COMPRESSIONS), case_sensitive=False),
-    help="TIFF output compression (default: the input TIFF's, else deflate).",
+    help="Compression of a one-image TIFF output (default: the input TIFF's, else deflate).",
 )
 @click.option(
     "--tile",
     type=click.IntRange(min=0),
     metavar="N",
-    help="TIFF output in N x N tiles (a multiple of 16), 0 for strips (default: the "
+    help="One-image TIFF output in N x N tiles (a multiple of 16), 0 for strips (default: the "
     "input TIFF's layout).",
 )
 @apply_max_pixels_option
