@@ -49,6 +49,19 @@ NAN_POLICIES: tuple[str, ...] = ("propagate", "omit", "raise")
 #: How the responses of a kernel bank combine.
 BANK_COMBINES: tuple[str, ...] = ("magnitude", "max", "min", "sum", "mean")
 
+#: ``--compression`` names -> TIFF Compression tag values (``deflate`` and ``zlib`` are one).
+TIFF_COMPRESSIONS: dict[str, int] = {
+    "none": 1,
+    "deflate": 8,
+    "zlib": 8,
+    "lzw": 5,
+    "zstd": 50000,
+    "lzma": 34925,
+    "packbits": 32773,
+    "jpeg": 7,
+    "webp": 50001,
+}
+
 #: Image format name -> file extensions (lower case, the usual one first).
 FORMATS: dict[str, tuple[str, ...]] = {
     "PNG": (".png", ".apng"),

@@ -212,6 +212,7 @@ def test_summary_and_report():
         "status": "failed",
         "error": "x",
         "seconds": 0.0,
+        "path": None,
     }
 
 

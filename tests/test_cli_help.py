@@ -63,6 +63,7 @@ _LIBRARY_CHOICES = {
     "--depth": choices.DEPTHS,
     "--nan-policy": choices.NAN_POLICIES,
     "--channels": choices.COLOUR_CHANNELS,
+    "--compression": tuple(choices.TIFF_COMPRESSIONS),
 }
 
 

@@ -377,7 +377,7 @@ def test_bands_give_identical_bytes(monkeypatch, layout, options, dtype):
         load_kernel("gaussian:sigma=1"),
         load_kernel("unsharp:sigma=2,amount=1,threshold=0.02"),
     )
-    opts = FilterOptions(**options)
+    opts = FilterOptions.from_kwargs(**options)
     whole, _ = filter_frame(frame, chain, layout, opts)
     banded, _ = rows.filter_frame_by_rows(frame, chain, layout, opts)
     assert banded.tobytes() == whole.tobytes()

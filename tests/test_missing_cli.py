@@ -246,7 +246,7 @@ def test_filter_image_mask_and_bands_agree():
     image[100] = np.nan
     mask = RNG.random(image.shape) > 0.05
     kernels = as_kernels(["gaussian:sigma=2", "box"])
-    opts = FilterOptions(nan_policy="omit")
+    opts = FilterOptions.from_kwargs(nan_policy="omit")
     whole, _ = filter_frame(image, kernels, "L", opts, mask=mask)
     saved = bands.BAND_SAMPLES
     bands.BAND_SAMPLES = 64 * 40
@@ -261,9 +261,9 @@ def test_filter_image_mask_and_bands_agree():
 
 def test_filter_options_are_checked():
     with pytest.raises(ValueError, match="nan policy 'skip' is not understood; accepted: "):
-        FilterOptions(nan_policy="skip")
+        FilterOptions.from_kwargs(nan_policy="skip")
     with pytest.raises(ValueError, match="nodata must be a number or NaN, got 'x'"):
-        FilterOptions(nodata="x")
+        FilterOptions.from_kwargs(nodata="x")
 
 
 def test_a_stride_grows_the_pixel_scale_and_nodata_is_written(tmp_path):

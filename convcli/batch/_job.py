@@ -15,7 +15,10 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from convcli.batch._missing import geo_metadata, missing_data
+from convcli.batch._streamed import apply_by_bands, tiff_source
 from convcli.engine import preload_fft
 from convcli.errors import ClippedWarning, ParameterError
 from convcli.filtering import FilterOptions, chain_weights
@@ -50,6 +53,11 @@ class ApplyJob:
     mask : str or None
         A greyscale image file of the input's size (non-zero = valid sample), or
         ``'alpha'`` (alpha 0 = missing); see :mod:`convcli.filtering._missing`.
+    compression : str or None
+        TIFF compression (a key of ``convcli.images._tiff_sink.COMPRESSIONS``); None
+        keeps the input TIFF's (deflate for other inputs).
+    tile : int or None
+        TIFF tiles of this side (a multiple of 16), 0 for strips; None keeps the input's.
     """
 
     kernels: tuple
@@ -60,19 +68,23 @@ class ApplyJob:
     max_pixels: int | None = None
     compress_level: int | None = None
     mask: str | None = None
+    compression: str | None = None
+    tile: int | None = None
 
-    def __call__(self, source, target) -> None:
+    def __call__(self, source, target, on_rows=None) -> str:
         """:func:`apply_file`, with its notes (:class:`ClippedWarning`) as one
-        ``convcli: note: ...`` line each on stderr (worker processes share it)."""
+        ``convcli: note: ...`` line each on stderr (worker processes share it); returns
+        the description of the path taken."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ClippedWarning)
-            apply_file(source, target, self)
+            path = apply_file(source, target, self, on_rows=on_rows)
         for w in caught:
             if issubclass(w.category, ClippedWarning):
                 sys.stderr.write(f"convcli: note: {w.message}\n")
                 sys.stderr.flush()
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return path
 
 
 def _is_path(target) -> bool:
@@ -91,7 +103,7 @@ def same_file(source, target) -> bool:
         return False
 
 
-def apply_file(source, target, job: ApplyJob) -> None:
+def apply_file(source, target, job: ApplyJob, *, on_rows=None) -> str:
     """Filter the image at ``source`` into ``target`` (paths or binary file objects).
 
     Parameters
@@ -100,6 +112,14 @@ def apply_file(source, target, job: ApplyJob) -> None:
         ``target`` is written atomically: a temporary file in its directory renamed into
         place, so an interrupted run leaves no partial file under the final name.
     job : ApplyJob
+    on_rows : callable, optional
+        ``on_rows(done, total)`` as output rows are written (when the image streams).
+
+    Returns
+    -------
+    str
+        Which path ran: streamed by bands (a single-image TIFF file, or a PNG output) or
+        in memory, and why.
 
     Raises
     ------
@@ -123,6 +143,7 @@ def apply_file(source, target, job: ApplyJob) -> None:
     >>> write_image(ImageData([np.full((4, 4, 1), 200, np.uint8)], "L", "PNG"), src)
     >>> _ = src.seek(0)
     >>> apply_file(src, dst, ApplyJob((Kernel("half", np.array([[0.5]])),)))
+    'PNG read whole, filtered whole (4 rows fit one band), written as PNG'
     >>> int(read_image(io.BytesIO(dst.getvalue())).frames[0][0, 0, 0])
     100
     """
@@ -133,13 +154,30 @@ def apply_file(source, target, job: ApplyJob) -> None:
             "or --in-place to replace the input"
         )
     preload_fft(chain_weights(job.kernels))
+    name = f"'{describe(source)}'" if _is_path(source) else describe(source)
+    # a TIFF file read band by band (None: read whole); missing data needs the whole image
+    reader = tiff_source(source, job) if not _missing_data_asked(job) else None
+    if reader is not None:
+        with reader:
+            if _nodata_possible(reader):  # samples may equal the nodata tag: whole image
+                reader = None
+            else:
+                needs_srgb(reader.metadata, job.options, name)
+                fmt = resolve_format(job.format, target, reader)
+                path = apply_by_bands(source, target, job, fmt, reader=reader, on_rows=on_rows)
+                if path is not None:
+                    return path
     image = read_image(source, max_pixels=job.max_pixels)
     fmt = resolve_format(job.format, target, image)
+    needs_srgb(image.metadata, job.options, name)
+    streamable = not _missing_data_asked(job) and "nodata" not in image.metadata
+    if len(image.frames) == 1 and streamable:  # written band by band when the format allows
+        path = apply_by_bands(source, target, job, fmt, image=image, on_rows=on_rows)
+        if path is not None:
+            return path
     options = job.options
     if fmt == "NPY" and options.depth is None:
         options = dataclasses.replace(options, depth="32f")  # the float result itself
-    name = f"'{describe(source)}'" if _is_path(source) else describe(source)
-    needs_srgb(image.metadata, options, name)
     options, mask = missing_data(image, job, options, name)
     frames, layout = [], image.layout
     for frame in image.frames:
@@ -154,6 +192,40 @@ def apply_file(source, target, job: ApplyJob) -> None:
     mode = image.mode if same_kind else layout
     result = ImageData(frames, layout, fmt, mode, metadata)
     write_image(result, target, format=fmt, quality=job.quality, compress_level=job.compress_level)
+    return (
+        f"{image.format} read whole, filtered in memory ({len(frames)} frame(s)), written as {fmt}"
+    )
+
+
+#: The TIFF tag holding a GeoTIFF's no-data value (GDAL_NODATA).
+GDAL_NODATA_TAG = 42113
+
+
+def _nodata_possible(reader) -> bool:
+    """True when a TIFF read by bands declares a GDAL_NODATA value that its samples can
+    hold: those samples are missing (issue 14's rules), which the whole-image path handles.
+    A value the sample type cannot hold (-9999 in an 8-bit image) marks nothing."""
+    entry = reader.stored.tags.get(GDAL_NODATA_TAG)
+    if entry is None:
+        return False
+    value = entry[-1]
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    try:
+        nodata = float(text.strip().strip("\x00"))
+    except ValueError:
+        return True  # unreadable: let the whole-image path say so
+    dtype = np.dtype(reader.dtype)
+    if dtype.kind == "f":
+        return True
+    info = np.iinfo(dtype)
+    return nodata.is_integer() and info.min <= nodata <= info.max
+
+
+def _missing_data_asked(job: ApplyJob) -> bool:
+    """True when the job's options ask for missing-data handling (a mask, a nodata value,
+    a NaN policy other than propagate): that path works on the whole image."""
+    opts = job.options
+    return job.mask is not None or opts.nodata is not None or opts.nan_policy != "propagate"
 
 
 def needs_srgb(metadata: dict, options: FilterOptions, name: str) -> None:

@@ -39,6 +39,7 @@ class ItemResult:
     status: str
     error: str | None = None
     seconds: float = 0.0
+    path: str | None = None  # how ``apply`` ran: streamed by bands or in memory, and why
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -184,13 +185,14 @@ def run_item(work: Callable[[str, str], None], item: BatchItem) -> ItemResult:
                 f"cannot create the folder '{describe(folder)}' for "
                 f"'{describe(item.target)}': {exc.strerror or exc}"
             ) from None
-        work(item.source, item.target)
+        path = work(item.source, item.target)
     except ConvcliError as exc:
         return ItemResult(item.source, item.target, "failed", str(exc), time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 - reported per file, the batch goes on
         message = f"unexpected {type(exc).__name__} on '{describe(item.source)}': {exc}"
         return ItemResult(item.source, item.target, "failed", message, time.perf_counter() - start)
-    return ItemResult(item.source, item.target, "done", None, time.perf_counter() - start)
+    path = path if isinstance(path, str) else None
+    return ItemResult(item.source, item.target, "done", None, time.perf_counter() - start, path)
 
 
 def run_batch(

@@ -13,7 +13,7 @@ import warnings
 
 import click
 
-from convcli.choices import FORMATS
+from convcli.choices import FORMATS, TIFF_COMPRESSIONS
 from convcli.cli._batch import batch_options, is_batch, run_batch_command
 from convcli.cli._options import KERNEL_HELP, conv_options
 from convcli.errors import ClippedWarning
@@ -26,6 +26,16 @@ max_pixels_option = click.option(
     metavar="N",
     help="Refuse images of more than N pixels (default: Pillow's ~89 million "
     "decompression-bomb limit; a larger N raises it).",
+)
+
+apply_max_pixels_option = click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Refuse images of more than N pixels. Default: a TIFF filtered by bands of rows "
+    "has no pixel limit (memory stays bounded) and is refused only when its header is "
+    "hostile (more pixels than its compressed bytes can hold); images read whole keep "
+    "Pillow's ~89 million decompression-bomb limit. N replaces both.",
 )
 
 
@@ -106,15 +116,43 @@ def _open_standard(stream, fd: int, what: str, hint: str):
     help="Greyscale image of INPUT's size: zero marks missing samples (see --nan-policy); "
     "'alpha': INPUT's alpha channel (alpha 0 = missing; alpha is kept).",
 )
-@max_pixels_option
+@click.option(
+    "--compression",
+    type=click.Choice(list(TIFF_COMPRESSIONS), case_sensitive=False),
+    help="Compression of a one-image TIFF output (default: the input TIFF's, else deflate).",
+)
+@click.option(
+    "--tile",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="One-image TIFF output in N x N tiles (a multiple of 16), 0 for strips (default: the "
+    "input TIFF's layout).",
+)
+@apply_max_pixels_option
 @batch_options
-def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, mask, **batch):
+def apply(
+    paths,
+    conv,
+    format_,
+    quality,
+    compress_level,
+    compression,
+    tile,
+    in_place,
+    max_pixels,
+    mask,
+    **batch,
+):
     """Filter INPUT with one or more kernels and write OUTPUT.
 
     Kernels apply in order, in floating point, with one rounding at the end. Bit depth,
     alpha, ICC profile, EXIF, DPI and animation frames are kept. '-' as INPUT reads
     standard input; '-' as OUTPUT writes standard output. The output is written to a
     temporary file and renamed into place, so an interrupted run leaves nothing behind.
+
+    Big images: a TIFF file is read, filtered and written by bands of rows (memory does
+    not grow with the image), keeping its compression, tiling and GeoTIFF tags; a PNG
+    output is encoded by bands. --debug says which path ran.
 
     \b
     Batch form, as cp: 'apply DIR OUTDIR', 'apply FILE... OUTDIR' (an existing folder
@@ -137,6 +175,8 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, m
             f"path {paths.index('') + 1} is an empty name (an unset shell variable?); "
             "give a file name, or '-' for standard input/output"
         )
+    if tile and tile % 16:
+        raise click.UsageError(f"--tile {tile}: TIFF tiles are multiples of 16; give e.g. 256")
     job = ApplyJob(
         conv.load_kernels(),
         conv.options(),
@@ -146,6 +186,8 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, m
         max_pixels=max_pixels,
         compress_level=compress_level,
         mask=_mask_option(mask),
+        compression=compression.lower() if compression else None,
+        tile=tile,
     )
     if is_batch(paths, batch["output_dir"], batch["files_from"], batch["recursive"]):
         from convcli.batch._plan import output_extension
@@ -177,7 +219,18 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, m
     input, output = paths
     source = _stream(input, "INPUT")
     target = _stream(output, "OUTPUT", output=True)
-    job(source, target)  # apply_file, with its notes on stderr
+    from convcli.cli._progress import RowProgress
+
+    with RowProgress(quiet=batch["quiet"]) as progress:
+        path = job(source, target, on_rows=progress.update)  # apply_file, notes on stderr
+    if _debug():
+        click.echo(f"convcli: {input}: {path}", err=True)
+
+
+def _debug() -> bool:
+    """``convcli --debug`` or CONVCLI_DEBUG set."""
+    root = click.get_current_context().find_root()
+    return bool(root.params.get("debug")) or os.environ.get("CONVCLI_DEBUG", "") not in ("", "0")
 
 
 def _mask_option(mask: str | None) -> str | None:

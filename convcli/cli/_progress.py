@@ -101,3 +101,48 @@ def failure_line(source: str, error: str | None) -> str:
     return (
         f"failed: {text}" if fold_name(source) in text else f"failed: {fold_name(source)}: {text}"
     )
+
+
+class RowProgress:
+    """Rows of one big image written, on a terminal: a bar, rows per second and ETA.
+
+    Silent when stderr is not a terminal or ``quiet``; shown only once the image has
+    taken a second, so small images print nothing. Use as a context manager and pass
+    :meth:`update` as ``on_rows(done, total)``.
+    """
+
+    def __init__(self, *, quiet: bool = False, stream=None, clock=time.monotonic, delay=1.0):
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = not quiet and self.stream.isatty()
+        self.clock = clock
+        self.start = clock()
+        self.delay = delay
+        self._last_draw = float("-inf")
+        self.drawn = False
+
+    def update(self, done: int, total: int) -> None:
+        now = self.clock()
+        if not self.live or now - self.start < self.delay:
+            return
+        if now - self._last_draw < 0.1 and done < total:
+            return
+        elapsed = now - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = _clock((total - done) / rate) if rate > 0 else "?"
+        width = 30
+        filled = width * done // total if total else width
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] rows {done}/{total}  "
+            f"{rate:.0f} rows/s  ETA {eta}"
+        )
+        self.stream.flush()
+        self._last_draw = now
+        self.drawn = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()

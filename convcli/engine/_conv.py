@@ -233,8 +233,9 @@ def prepare(
             "or more padding"
         )
     out_hw = ((hp - eh) // stride[0] + 1, (wp - ew) // stride[1] + 1)
-    # the padded input twice (the strips' copies and index arrays take as much), the result
-    samples = 2 * n * c_in * hp * wp + n * c_out * out_hw[0] * out_hw[1]
+    # what the call adds to the input it was given: the border samples twice (the strips'
+    # copies and index arrays), and the result; the padded image is never made whole
+    samples = 2 * n * c_in * (hp * wp - h * wd) + n * c_out * out_hw[0] * out_hw[1]
     check_fits(
         samples * dtype.itemsize,
         f"a {hp}x{wp} padded input (input {h}x{wd}, padding "

@@ -86,7 +86,7 @@ def clipped_note(kernels, result: np.ndarray, opts: FilterOptions, name: str) ->
     >>> clipped_note(edge, np.zeros((4, 4), np.uint8), FilterOptions(), "'a.png'")
     ... # doctest: +ELLIPSIS
     "100% of 'a.png' is black: kernel 'edge' sums to 0 ... --output-map abs ..."
-    >>> clipped_note(edge, np.zeros((4, 4), np.uint8), FilterOptions(output_map="clip"), "x")
+    >>> clipped_note(edge, np.zeros((4, 4), np.uint8), FilterOptions.from_kwargs(output_map="clip"), "x")
     """
     if opts.output_map is not None or not kernels or natural_output_map(kernels) != "clip":
         return None

@@ -130,6 +130,11 @@ def open_image(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
     return image
 
 
+def default_pixel_limit() -> int | None:
+    """Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``), for whole images."""
+    return Image.MAX_IMAGE_PIXELS
+
+
 def check_pixels(pixels: int, limit: int | None, name: str) -> None:
     """Raise ImageError when an image of ``pixels`` pixels is over ``limit``."""
     if limit is not None and pixels > limit:

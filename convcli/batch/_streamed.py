@@ -1,0 +1,150 @@
+"""``apply`` for big images: rows flow from the reader through the kernels to the writer.
+
+:func:`apply_by_bands` handles the files whose result can be written band by band:
+
+- a single-image TIFF file read band by band (:mod:`convcli.images._tiff_stream`),
+  written as TIFF (keeping its compression, tiling and tags) or PNG;
+- any single-frame image read whole, written as PNG band by band (only the decoded
+  input is whole, never the float working copy or the result).
+
+The bands are those of the in-memory path, so the pixels are identical; the whole-frame
+cases (stride, explicit or valid padding, circular padding, ``--output-map normalize``)
+run as one band. Everything else returns None and goes the in-memory way
+(:func:`convcli.batch._job.apply_file`).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from convcli.engine._strips import get_threads
+from convcli.filtering._stream import filtered_bands, pixel_mapping, plan_bands
+from convcli.images._outputs import write_output
+from convcli.images._pillow import check_pixels, default_pixel_limit
+from convcli.images._sources import describe, is_path
+from convcli.images._tiff_sink import PixelMapping, write_tiff_bands
+from convcli.images._tiff_stream import open_tiff_rows
+from convcli.images.png._stream import write_png_bands
+
+_PNG_LAYOUTS = ("L", "LA", "RGB", "RGBA", "")
+_ICC_SPACE = {"L": b"GRAY", "LA": b"GRAY", "RGB": b"RGB ", "RGBA": b"RGB "}
+
+
+def tiff_source(source, job):
+    """A band reader for ``source`` when it is a TIFF file read band by band, else None."""
+    if not is_path(source):
+        return None
+    return open_tiff_rows(source, describe(source), job.max_pixels)
+
+
+def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on_rows=None):
+    """Filter ``reader`` (a TiffRows) or ``image`` (one-frame ImageData) into ``target``.
+
+    Returns a one-line description of the path taken, or None when this function does
+    not handle the output (the caller then works in memory). ``on_rows(done, total)`` is
+    called as output rows are written.
+    """
+    name = f"'{describe(source)}'" if is_path(source) else describe(source)
+    if reader is not None:
+        height, width, channels = reader.height, reader.width, reader.channels
+        layout, read_rows, metadata = reader.layout, reader.rows, reader.metadata
+        kind = "TIFF read by bands"
+    else:
+        frame = image.frames[0]
+        height, width, channels = frame.shape
+        layout, metadata = image.layout, image.metadata
+        kind = f"{image.format} read whole"
+
+        def read_rows(a, b):
+            return frame[a:b]
+
+    if fmt == "PNG" and layout not in _PNG_LAYOUTS:
+        return None
+    retiled = job.compression is not None or job.tile is not None
+    if fmt not in ("TIFF", "PNG") or fmt == "TIFF" and reader is None and not retiled:
+        return None
+    opts = job.options
+    plan = plan_bands(height, width, channels, job.kernels, opts)
+    if plan.why_whole is not None and reader is not None and job.max_pixels is None:
+        check_pixels(height * width, default_pixel_limit(), reader.name)  # it will be whole
+    bands = filtered_bands(read_rows, height, plan, job.kernels, layout, opts, name)
+    first, out_layout = next(bands)
+    first = first if first.ndim == 3 else first[:, :, None]
+    out_height = height if plan.why_whole is None else first.shape[0]
+    shape = (out_height, first.shape[1], first.shape[2])
+    if fmt == "PNG" and not (first.dtype in (np.uint8, np.uint16) and shape[2] <= 4):
+        bands.close()
+        return None
+    if fmt == "PNG" and out_layout and out_layout not in _PNG_LAYOUTS:
+        bands.close()
+        return None
+
+    def rows():
+        done = 0
+        for out, _ in itertools.chain([(first, out_layout)], bands):
+            out = out if out.ndim == 3 else out[:, :, None]
+            yield out
+            done += out.shape[0]
+            if on_rows is not None:
+                on_rows(done, out_height)
+
+    scale, offset = pixel_mapping(job.kernels, opts)
+    threads = get_threads()
+    metadata = _scaled(metadata, (height, width), shape)
+    if fmt == "TIFF":
+
+        def encode(stream):
+            write_tiff_bands(
+                stream,
+                rows(),
+                shape=shape,
+                dtype=first.dtype,
+                layout=out_layout,
+                stored=None if reader is None else reader.stored,
+                metadata=metadata,
+                compression=job.compression,
+                tile=job.tile,
+                mapping=PixelMapping(scale, offset),
+                threads=threads,
+            )
+
+    else:
+        icc = metadata.get("icc_profile")
+        written = out_layout or {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[shape[2]]
+        if icc and _ICC_SPACE[written] != bytes(icc[16:20]):
+            del metadata["icc_profile"]  # a profile of another colour space (as write_image)
+        level = 6 if job.compress_level is None else job.compress_level
+
+        def encode(stream):
+            write_png_bands(
+                stream,
+                rows(),
+                shape=shape,
+                dtype=first.dtype,
+                metadata=metadata,
+                level=level,
+                threads=threads,
+                name=describe(target),
+            )
+
+    try:
+        write_output(target, encode)
+    finally:
+        bands.close()
+    if plan.why_whole is not None:
+        return f"{kind}, filtered whole ({plan.why_whole}), written as {fmt}"
+    rows_per_band = plan.bands[0][1] - plan.bands[0][0]
+    return (
+        f"{kind}, streamed in {len(plan.bands)} bands of {rows_per_band} rows "
+        f"(reach {plan.reach}), written as {fmt} by bands"
+    )
+
+
+def _scaled(metadata: dict, before, after) -> dict:
+    metadata = dict(metadata)
+    dpi = metadata.get("dpi")
+    if dpi and tuple(before[:2]) != tuple(after[:2]):
+        metadata["dpi"] = (dpi[0] * after[1] / before[1], dpi[1] * after[0] / before[0])
+    return metadata
