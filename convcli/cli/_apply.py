@@ -12,6 +12,7 @@ import sys
 import click
 
 from convcli.cli._batch import batch_options, is_batch, run_batch_command
+from convcli.cli._help import epilog
 from convcli.cli._options import conv_options
 
 _DASH_PATH = click.Path(dir_okay=False, allow_dash=True)
@@ -41,7 +42,7 @@ def _stream(path: str, name: str, output: bool = False):
     return stream
 
 
-@click.command("apply")
+@click.command("apply", epilog=epilog("apply"))
 @click.argument("paths", nargs=-1, metavar="INPUT... OUTPUT", type=click.Path(allow_dash=True))
 @conv_options
 @click.option(
@@ -140,7 +141,7 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
     apply_file(source, target, job)
 
 
-@click.command("preview")
+@click.command("preview", epilog=epilog("apply"))
 @click.argument("input", type=_DASH_PATH)
 @click.argument("sheet", type=click.Path(dir_okay=False))
 @conv_options
