@@ -159,11 +159,14 @@ def _needs_missing_extra(block: Block) -> str | None:
 
 def _plain_convcli(command: str) -> list[str] | None:
     """The arguments of a plain ``convcli ...`` command (no pipe, redirection, glob,
-    variable or environment prefix), else None: such a command needs a shell."""
+    variable or environment prefix, no Dask scheduler), else None: such a command runs in
+    a shell of its own."""
     unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "''", command).split(" #")[0]
     if SHELL_SYNTAX & set(unquoted):
         return None
     tokens = shlex.split(command, comments=True)
+    if "--scheduler" in tokens:  # a Dask cluster: keep its processes out of the test run
+        return None
     return tokens[1:] if tokens and tokens[0] == "convcli" else None
 
 
