@@ -22,7 +22,7 @@ _LAZY = {
     "ImageError": "convcli.errors",
     "MissingDependencyError": "convcli.errors",
     "Kernel": "convcli.kernels",
-    "load_kernel": "convcli.kernels",
+    "load_kernel": "convcli.filtering",  # the registry's, with image kernels readable
     "filter_image": "convcli.filtering._frame",
     "read_image": "convcli.images",
     "write_image": "convcli.images",

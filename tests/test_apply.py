@@ -85,7 +85,7 @@ def premultiplied_reference(samples, weight, top):
 
 
 def run(src, dst, spec=GAUSS, **options):
-    job = ApplyJob((load_kernel(spec),), FilterOptions(**options))
+    job = ApplyJob((load_kernel(spec),), FilterOptions.from_kwargs(**options))
     apply_file(str(src), str(dst), job)
     return read_image(str(dst))
 
@@ -271,7 +271,7 @@ def apply_npy(src, dst):
 
 def test_depth_option_and_format_choice(inputs, tmp_path):
     path = inputs["RGB.png"][0]
-    job = ApplyJob((load_kernel("identity"),), FilterOptions(depth="16"), format="TIFF")
+    job = ApplyJob((load_kernel("identity"),), FilterOptions.from_kwargs(depth="16"), format="TIFF")
     apply_file(str(path), str(tmp_path / "o.bin"), job)
     got = read_image(tmp_path / "o.bin")
     assert got.format == "TIFF" and got.frames[0].dtype == np.uint16
@@ -301,7 +301,9 @@ def test_same_file_refused_unless_in_place(inputs, tmp_path):
 def test_job_is_picklable_and_deterministic(inputs, tmp_path):
     import pickle
 
-    job = ApplyJob((load_kernel("sobel"), load_kernel(GAUSS)), FilterOptions(output_map="abs"))
+    job = ApplyJob(
+        (load_kernel("sobel"), load_kernel(GAUSS)), FilterOptions.from_kwargs(output_map="abs")
+    )
     clone = pickle.loads(pickle.dumps(job))
     path = inputs["RGBA.png"][0]
     job(str(path), str(tmp_path / "a.png"))

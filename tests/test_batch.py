@@ -216,7 +216,7 @@ def test_summary_and_report():
 
 
 def test_threads_per_worker_keeps_total_at_cores(monkeypatch):
-    monkeypatch.setattr("convcli.batch._executors.available_cores", lambda: 8)
+    monkeypatch.setattr("convcli.parallel.available_cores", lambda: 8)
     assert [threads_per_worker(j) for j in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
     assert isinstance(make_executor(1), InlineExecutor)
     assert make_executor(3).jobs == 3

@@ -9,6 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from convcli import choices
 from convcli.cli import main
 
 
@@ -52,3 +53,40 @@ def test_help_does_not_import_numpy_scipy_or_pillow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().endswith("[]")
+
+
+# Option name -> the library's tuple of accepted values that its click.Choice must equal.
+_LIBRARY_CHOICES = {
+    "--channel-mode": choices.CHANNEL_MODES,
+    "--alpha": choices.ALPHA_MODES,
+    "--output-map": choices.OUTPUT_MAPS,
+    "--depth": choices.DEPTHS,
+    "--nan-policy": choices.NAN_POLICIES,
+}
+
+
+@pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_every_choice_is_the_librarys(path, command):
+    """A value added to the library is accepted by the CLI: the choices are the same tuples."""
+    for param in command.params:
+        if isinstance(param.type, click.Choice):
+            name = param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]
+            assert name in _LIBRARY_CHOICES, f"{name}: add its library tuple to this test"
+            assert tuple(param.type.choices) == _LIBRARY_CHOICES[name], name
+
+
+def test_padding_mode_choices_are_the_engines():
+    from convcli.cli._options import PaddingMode
+    from convcli.engine import PADDING_MODES
+
+    assert PaddingMode.name == "|".join(PADDING_MODES)
+
+
+def test_filter_keys_are_the_options_fields():
+    """Every FilterOptions field is a CLI option of apply (so the CLI follows the library)."""
+    from convcli.cli._options import filter_keys
+    from convcli.filtering import FilterOptions
+
+    assert filter_keys() == tuple(FilterOptions.__dataclass_fields__)
+    apply_names = {p.name for p in main.commands["apply"].params}
+    assert set(filter_keys()) <= apply_names

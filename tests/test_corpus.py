@@ -361,7 +361,7 @@ SPEC_CASES = {
         ["-k", "gaussian:radius=2"],
         2,
         r"kernel 'gaussian:radius=2': unknown parameter 'radius'; gaussian "
-        r"accepts: sigma, size",
+        r"accepts: sigma, sigma_y, theta, order_y, order_x, size",
     ),
     "parameter not a number": (
         ["-k", "gaussian:sigma=abc"],
@@ -583,7 +583,7 @@ def _npz_bytes(**arrays) -> bytes:
             "k.txt",
             b"[[1]]",
             r"kernel file '{d}/k\.txt': unsupported file type; accepted: \.json, "
-            r"\.npy, \.npz, \.mat",
+            r"\.npy, \.npz, \.mat, \.safetensors, \.png, \.tif, \.tiff",
         ),
     ],
     ids=[
@@ -614,8 +614,10 @@ def test_an_image_given_as_the_kernel(d, monkeypatch):
         want_code=2,
         d=d,
         before=before,
-        pattern=r"kernel file 'in\.png': unsupported file type; accepted: \.json, "
-        r"\.npy, \.npz, \.mat",
+        # a colour image: only greyscale images are kernels (a PSF)
+        pattern=r"kernel file 'in\.png': the image is RGB; a kernel image must be greyscale "
+        r"\(one channel, no alpha\): convert it first, e\.g\. with Pillow's "
+        r"Image\.convert\('L'\)",
     )
 
 

@@ -313,10 +313,11 @@ def test_property_equals_in_memory(case, data):
 def test_blocks_run_on_one_engine_thread_without_touching_other_threads(monkeypatch):
     import threading
 
+    from convcli import parallel
     from convcli.engine import _strips as strips
 
     seen = []
-    real = strips.get_threads
+    real = parallel.get_threads
 
     def spy():
         seen.append(real())
@@ -330,7 +331,7 @@ def test_blocks_run_on_one_engine_thread_without_touching_other_threads(monkeypa
     conv2d(x, w, padding="same", groups=2).compute(scheduler="threads")
     assert seen and set(seen) == {1}
     # the override is per thread: another thread still sees the process-wide setting
-    with strips.threads_in_this_thread(1):
+    with parallel.threads_in_this_thread(1):
         other = []
         t = threading.Thread(target=lambda: other.append(real()))
         t.start()

@@ -230,7 +230,8 @@ def test_kirsch_is_the_max_over_eight_rotations():
         ("box:size=2.5", "size must be a whole number, got '2.5'"),
         (
             "gaussian:sgima=2",
-            "unknown parameter 'sgima' (did you mean 'sigma'?); gaussian accepts: sigma, size",
+            "unknown parameter 'sgima' (did you mean 'sigma' or 'sigma_y'?); gaussian accepts: "
+            "sigma, sigma_y, theta, order_y, order_x, size",
         ),
         ("gaussian:sigma=1,sigma=2", "parameter 'sigma' is given twice"),
         ("gaussian:2", "expected key=value pairs separated by commas, got '2'"),

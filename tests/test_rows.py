@@ -43,7 +43,7 @@ CHAINS = [
 def test_bands_equal_whole_frame(chain, mode, no_fft):
     kernels = tuple(load_kernel(spec) for spec in chain)
     frame = RNG.integers(0, 256, (301, 23, 3), dtype=np.uint8)
-    opts = FilterOptions(padding_mode=mode, output_map="abs")
+    opts = FilterOptions.from_kwargs(padding_mode=mode, output_map="abs")
     banded, layout = rows.filter_frame_by_rows(frame, kernels, "RGB", opts)
     whole, whole_layout = filter_frame(frame, kernels, "RGB", opts)
     assert layout == whole_layout
@@ -55,7 +55,7 @@ def test_bands_with_alpha_and_16_bit(alpha, no_fft):
     kernels = (load_kernel("gaussian:sigma=2"), load_kernel("box:size=3"))
     frame = RNG.integers(0, 65536, (260, 17, 4), dtype=np.uint16)
     frame[:, :5, 3] = 0  # a transparent stripe
-    opts = FilterOptions(alpha=alpha, dilation=2)
+    opts = FilterOptions.from_kwargs(alpha=alpha, dilation=2)
     banded, _ = rows.filter_frame_by_rows(frame, kernels, "RGBA", opts)
     whole, _ = filter_frame(frame, kernels, "RGBA", opts)
     assert banded.dtype == np.uint16
@@ -65,7 +65,7 @@ def test_bands_with_alpha_and_16_bit(alpha, no_fft):
 def test_bands_with_fft_within_one_level():
     kernels = (load_kernel("gaussian:sigma=1.5"), load_kernel("kirsch"), load_kernel("box:size=5"))
     frame = RNG.integers(0, 256, (301, 23, 3), dtype=np.uint8)
-    opts = FilterOptions(output_map="abs")
+    opts = FilterOptions.from_kwargs(output_map="abs")
     banded, _ = rows.filter_frame_by_rows(frame, kernels, "RGB", opts)
     whole, _ = filter_frame(frame, kernels, "RGB", opts)
     diff = np.abs(banded.astype(int) - whole)
@@ -86,12 +86,14 @@ def test_whole_frame_steps_fall_back_to_one_band(options, monkeypatch):
     real = rows.filter_frame
     monkeypatch.setattr(rows, "filter_frame", lambda *a, **k: calls.append(1) or real(*a, **k))
     frame = RNG.integers(0, 256, (300, 9), dtype=np.uint8)
-    rows.filter_frame_by_rows(frame, (load_kernel("box"),), "L", FilterOptions(**options))
+    rows.filter_frame_by_rows(
+        frame, (load_kernel("box"),), "L", FilterOptions.from_kwargs(**options)
+    )
     assert len(calls) == 1
 
 
 def test_band_count_and_reach():
-    opts = FilterOptions(dilation=(3, 1))
+    opts = FilterOptions.from_kwargs(dilation=(3, 1))
     kernels = (load_kernel("gaussian:sigma=1"), load_kernel("sobel"))
     assert rows.chain_reach(kernels, opts) == 3 * 6 + 3 * 2
     assert rows.band_rows(4096, 3, 24) == 96  # 64-row floor overridden by 4 x reach
@@ -109,7 +111,7 @@ def test_bands_identical_for_any_thread_count(chain):
     else:
         kernels = tuple(load_kernel(spec) for spec in chain)
     frame = RNG.integers(0, 256, (700, 31, 3), dtype=np.uint8)
-    opts = FilterOptions(output_map="abs")
+    opts = FilterOptions.from_kwargs(output_map="abs")
     results = []
     for threads in (1, 2, 3):
         with engine_settings(threads=threads):

@@ -85,13 +85,14 @@ def test_scipy_fft_is_loaded_early_only_when_the_plan_needs_it(kernel, loads):
     planner would use the FFT (a large full-rank kernel), and not otherwise."""
     script = f"""
 import sys, threading, numpy as np
-from convcli.batch._job import _load_fft_early
+from convcli.engine import preload_fft
+from convcli.filtering import chain_weights
 from convcli.kernels import load_kernel
 from convcli.kernels._kernel import Kernel
 spec = {kernel!r}
 k = (Kernel("random", np.random.default_rng(0).standard_normal((15, 15)))
      if spec.startswith("random") else load_kernel(spec))
-_load_fft_early((k,))
+preload_fft(chain_weights((k,)))
 started = [t for t in threading.enumerate() if t.name == "convcli-load-fft"]
 for t in started:
     t.join()

@@ -3,12 +3,13 @@
 An executor has one method, ``run(work, items)``, an iterator of
 :class:`convcli.batch._plan.ItemResult` in completion order. It keeps only about ``jobs`` items
 in flight, so a batch holds about ``jobs`` images in memory, not the whole folder.
-The Dask executor (:mod:`convcli.dask_batch`) has the same shape.
+The Dask executor (:class:`DaskExecutor`, below) has the same shape.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing
 import os
 from collections import deque
@@ -17,26 +18,13 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from convcli.batch._plan import BatchItem, ItemResult, run_item, sweep_temporaries
-
-
-def available_cores() -> int:
-    """Cores this process may run on (the affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
-def threads_per_worker(jobs: int) -> int:
-    """Engine threads per worker so that workers x threads stays at the core count."""
-    return max(1, available_cores() // max(1, jobs))
+from convcli.errors import MissingDependencyError, ParameterError
+from convcli.parallel import available_cores, threads_per_worker, worker_environment
 
 
 def _limit_threads(threads: int) -> None:
-    # Runs in a fresh worker before NumPy is imported there, so BLAS/OpenMP pools and
-    # convcli's own strip threads size themselves from these.
-    for var in ("CONVCLI_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
+    # Runs in a fresh worker before NumPy is imported there (see worker_environment).
+    os.environ.update(worker_environment(threads))
 
 
 class InlineExecutor:
@@ -138,19 +126,13 @@ class DaskExecutor:
 
     def _connect(self):
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client, LocalCluster  # noqa: PLC0415 - optional dependency
         except ImportError as exc:
-            from convcli.errors import MissingDependencyError
-
             raise MissingDependencyError(
                 f"--scheduler needs Dask's distributed scheduler, which is not installed "
                 f'({exc}); install it with: pip install "convcli[dask]"',
                 name="distributed",
             ) from exc
-        import logging
-
-        from convcli.errors import ParameterError
-
         if self.address == "local" or self.address.startswith("local:"):
             count = self.address.partition(":")[2]
             if count and not (count.isdigit() and int(count) > 0):
@@ -166,11 +148,7 @@ class DaskExecutor:
                 processes=True,
                 dashboard_address=":0",
                 silence_logs=logging.CRITICAL,
-                env={
-                    "CONVCLI_THREADS": str(threads),
-                    "OMP_NUM_THREADS": str(threads),
-                    "OPENBLAS_NUM_THREADS": str(threads),
-                },
+                env=worker_environment(threads),
             )
             return Client(cluster), cluster
         try:
@@ -186,7 +164,7 @@ class DaskExecutor:
         if not items:
             return
         client, cluster = self._connect()
-        from distributed import as_completed
+        from distributed import as_completed  # noqa: PLC0415 - optional dependency
 
         futures = {}
         try:

@@ -13,9 +13,14 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
-from convcli.errors import ConvcliError, ParameterError
+from convcli.batch._missing import geo_metadata, missing_data
+from convcli.engine import preload_fft
+from convcli.errors import ParameterError
+from convcli.filtering import FilterOptions, chain_weights
 from convcli.filtering._bands import filter_frame_by_rows
-from convcli.filtering._frame import FilterOptions
+from convcli.images import ImageData, read_image, write_image
+from convcli.images._sources import describe
+from convcli.images._write import resolve_format
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,9 @@ class ApplyJob:
         Refuse larger images (None: Pillow's decompression-bomb limit).
     compress_level : int or None
         PNG zlib level 0-9 (None: 6).
+    mask : str or None
+        A greyscale image file of the input's size (non-zero = valid sample), or
+        ``'alpha'`` (alpha 0 = missing); see :mod:`convcli.filtering._missing`.
     """
 
     kernels: tuple
@@ -47,6 +55,7 @@ class ApplyJob:
     in_place: bool = False
     max_pixels: int | None = None
     compress_level: int | None = None
+    mask: str | None = None
 
     def __call__(self, source, target) -> None:
         apply_file(source, target, self)
@@ -98,68 +107,30 @@ def apply_file(source, target, job: ApplyJob) -> None:
     >>> int(read_image(io.BytesIO(dst.getvalue())).frames[0][0, 0, 0])
     100
     """
-    from convcli.images import ImageData, read_image, write_image
-    from convcli.images._sources import describe
-    from convcli.images._write import resolve_format
 
     if same_file(source, target) and not job.in_place:
         raise ParameterError(
             f"OUTPUT '{describe(target)}' is the INPUT file; give another output name, "
             "or --in-place to replace the input"
         )
-    _load_fft_early(job.kernels)
+    preload_fft(chain_weights(job.kernels))
     image = read_image(source, max_pixels=job.max_pixels)
     fmt = resolve_format(job.format, target, image)
     options = job.options
     if fmt == "NPY" and options.depth is None:
         options = dataclasses.replace(options, depth="32f")  # the float result itself
     name = f"'{describe(source)}'" if _is_path(source) else describe(source)
+    options, mask = missing_data(image, job, options, name)
     frames, layout = [], image.layout
     for frame in image.frames:
-        out, layout = filter_frame_by_rows(frame, job.kernels, image.layout, options, name)
+        out, layout = filter_frame_by_rows(frame, job.kernels, image.layout, options, name, mask)
         frames.append(out)
     metadata = _scaled_dpi(image.metadata, image.frames[0].shape, frames[0].shape)
+    metadata = geo_metadata(metadata, options)
     same_kind = layout == image.layout and frames[0].dtype == image.frames[0].dtype
     mode = image.mode if same_kind else layout
     result = ImageData(frames, layout, fmt, mode, metadata)
     write_image(result, target, format=fmt, quality=job.quality, compress_level=job.compress_level)
-
-
-def _load_fft_early(kernels) -> None:
-    """Import ``scipy.fft`` on a thread while the image is read, when the planner would
-    pick the FFT for one of ``kernels`` on an image of a typical size: its 0.2 s of imports
-    then overlap the decoding (which releases the GIL) instead of delaying the filtering."""
-    import sys
-
-    if "scipy.fft" in sys.modules:
-        return
-    import importlib
-    import threading
-
-    import numpy as np
-
-    from convcli.engine import prepare
-    from convcli.engine._planner import choose_method
-
-    def weights(kernel):
-        for member in kernel.members or (kernel,):
-            w = np.asarray(member.weight, np.float32)
-            yield w if w.ndim == 4 else w.reshape(1, 1, *w.shape[-2:])
-
-    def planned(w) -> str:  # a guess for a typical image; never fails the job
-        x = np.broadcast_to(np.float32(0), (1, w.shape[1], 256, 1024))
-        try:
-            return choose_method(w, prepare(x, w, padding="same")[3])
-        except ConvcliError:
-            return "unknown"
-
-    for kernel in kernels:
-        for w in weights(kernel):
-            if planned(w) == "fft":
-                threading.Thread(
-                    target=importlib.import_module, args=("scipy.fft",), name="convcli-load-fft"
-                ).start()
-                return
 
 
 def _scaled_dpi(metadata: dict, before, after) -> dict:

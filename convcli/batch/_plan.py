@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from convcli.errors import ConvcliError, ParameterError
+from convcli.images._data import FORMATS, format_for
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,6 @@ class ItemResult:
 
 def _matches(path: Path, pattern: str | None) -> bool:
     if pattern is None:  # every image extension convcli reads
-        from convcli.images._data import format_for
-
         return format_for(path.name) is not None
     return fnmatch.fnmatch(path.name, pattern)
 
@@ -57,7 +56,6 @@ def output_extension(format: str) -> str:
     ParameterError
         For a format convcli does not write (the message lists those it does).
     """
-    from convcli.images._data import FORMATS, format_for
 
     key = format.strip().lstrip(".")
     name = key.upper() if key.upper() in FORMATS else format_for("x." + key)

@@ -92,7 +92,9 @@ class ConvcliGroup(click.Group):
 
 @click.group(cls=ConvcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="convcli")
-@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+@click.option(
+    "--debug", is_flag=True, help="Show the full traceback on errors, and what convcli notes."
+)
 def main(debug: bool) -> None:
     """Convolve images with kernels (PyTorch's conv2d semantics, in NumPy).
 
@@ -105,6 +107,19 @@ def main(debug: bool) -> None:
     \b
     Documentation: docs/index.md ('mkdocs serve' shows it as a site).
     """
+    if debug or os.environ.get("CONVCLI_DEBUG", "") not in ("", "0"):
+        _show_notes()
+
+
+def _show_notes() -> None:
+    """Print the library's notes (the ``convcli`` logger: e.g. a TIFF's no-data value used)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("convcli: %(message)s"))
+    logger = logging.getLogger("convcli")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _on_sigterm(signum, frame):

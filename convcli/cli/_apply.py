@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from convcli.choices import FORMATS
 from convcli.cli._batch import batch_options, is_batch, run_batch_command
 from convcli.cli._help import epilog
 from convcli.cli._options import conv_options
@@ -50,8 +51,10 @@ def _stream(path: str, name: str, output: bool = False):
     "-f",
     "format_",
     metavar="FORMAT",
-    help="Output format: png, jpeg, tiff, bmp, webp, gif or npy (default: from "
-    "OUTPUT's extension, else the input's format; needed for '-' to change it).",
+    help="Output format: "
+    + ", ".join(name.lower() for name in FORMATS)
+    + " (default: from OUTPUT's extension, else the input's format; needed for '-' to "
+    "change it).",
 )
 @click.option(
     "--quality",
@@ -71,9 +74,15 @@ def _stream(path: str, name: str, output: bool = False):
     is_flag=True,
     help="Allow OUTPUT to be INPUT (replaced atomically once the result is ready).",
 )
+@click.option(
+    "--mask",
+    metavar="FILE|alpha",
+    help="Greyscale image of INPUT's size: zero marks missing samples (see --nan-policy); "
+    "'alpha': INPUT's alpha channel (alpha 0 = missing; alpha is kept).",
+)
 @max_pixels_option
 @batch_options
-def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, **batch):
+def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, mask, **batch):
     """Filter INPUT with one or more kernels and write OUTPUT.
 
     Kernels apply in order, in floating point, with one rounding at the end. Bit depth,
@@ -108,6 +117,7 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
         in_place=in_place,
         max_pixels=max_pixels,
         compress_level=compress_level,
+        mask=_mask_option(mask),
     )
     if is_batch(paths, batch["output_dir"], batch["files_from"], batch["recursive"]):
         from convcli.batch._plan import output_extension
@@ -118,6 +128,7 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
             "format": format_,
             "quality": quality,
             "compress_level": compress_level,
+            "mask": mask,
         }
         extension = output_extension(format_) if format_ else None
         code = run_batch_command(paths, job, extension=extension, settings=settings, **batch)
@@ -139,6 +150,19 @@ def apply(paths, conv, format_, quality, compress_level, in_place, max_pixels, *
     source = _stream(input, "INPUT")
     target = _stream(output, "OUTPUT", output=True)
     apply_file(source, target, job)
+
+
+def _mask_option(mask: str | None) -> str | None:
+    """``--mask``: a file name or 'alpha'; '-' is refused (standard input is the image's)."""
+    if mask is None or mask.lower() == "alpha":
+        return None if mask is None else "alpha"
+    if mask in ("-", ""):
+        raise click.BadParameter(
+            f"{mask!r} is not a mask file: give a file name (standard input cannot carry the "
+            "mask), or 'alpha' for INPUT's alpha channel",
+            param_hint="'--mask'",
+        )
+    return mask
 
 
 @click.command("preview", epilog=epilog("apply"))

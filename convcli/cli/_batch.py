@@ -132,7 +132,7 @@ def run_batch_command(
     settings,
 ) -> int:
     """Run the batch; returns the process exit code (0, or 1 if any file failed)."""
-    from convcli.batch._executors import DaskExecutor, available_cores, make_executor
+    from convcli.batch._executors import DaskExecutor, make_executor
     from convcli.batch._plan import (
         Summary,
         build_report,
@@ -142,6 +142,7 @@ def run_batch_command(
         run_batch,
     )
     from convcli.errors import ParameterError
+    from convcli.parallel import available_cores
 
     inputs = list(inputs)
     if output_dir is None:

@@ -100,7 +100,7 @@ def show_command(spec: str, as_json: bool, png: str | None, kernel_path) -> None
       convcli kernels show sobel --png sobel.png
       convcli kernels show '3x3: 0,-1,0,-1,5,-1,0,-1,0' --json
     """
-    from convcli.kernels import load_kernel
+    from convcli.filtering import load_kernel  # image kernels readable
     from convcli.kernels._json import dumps, kernel_to_json
     from convcli.kernels._render import matrix_text
 

@@ -13,13 +13,16 @@ from dataclasses import dataclass
 
 import click
 
-# Mirrors of the library's accepted values (the library validates again; these lists
-# give click its choices, completion and --help without importing NumPy).
-PADDING_MODE_NAMES = ("zeros", "reflect", "replicate", "circular", "symmetric")
-CHANNEL_MODES = ("per-channel", "cross")
-ALPHA_MODES = ("premultiply", "preserve", "channel")
-OUTPUT_MAPS = ("clip", "abs", "normalize", "offset")
-DEPTHS = ("8", "16", "32f")
+from convcli.choices import (
+    ALPHA_MODES,
+    CHANNEL_MODES,
+    DEPTHS,
+    NAN_POLICIES,
+    OUTPUT_MAPS,
+    PADDING_ALIASES,
+    PADDING_MODES,
+    PADDING_WORDS,
+)
 
 
 class IntPair(click.ParamType):
@@ -56,7 +59,7 @@ class IntPair(click.ParamType):
 class PaddingMode(click.ParamType):
     """A padding mode or alias, checked by the engine (which explains 'mirror')."""
 
-    name = "|".join(PADDING_MODE_NAMES)
+    name = "|".join(PADDING_MODES)
 
     def convert(self, value, param, ctx):
         from convcli.engine._padding import normalize_padding_mode
@@ -70,7 +73,7 @@ class PaddingMode(click.ParamType):
     def shell_complete(self, ctx, param, incomplete):
         from click.shell_completion import CompletionItem
 
-        return [CompletionItem(m) for m in PADDING_MODE_NAMES if m.startswith(incomplete)]
+        return [CompletionItem(m) for m in PADDING_MODES if m.startswith(incomplete)]
 
 
 def complete_kernel(ctx, param, incomplete):
@@ -96,7 +99,7 @@ class ConvSettings:
 
     def load_kernels(self) -> tuple:
         """Resolve every ``--kernel`` spec (``--kernel-path`` directories searched first)."""
-        from convcli.kernels import load_kernel
+        from convcli.filtering import load_kernel  # image kernels readable
 
         search = list(self.kernel_path) or None
         return tuple(load_kernel(spec, search_path=search) for spec in self.kernels)
@@ -105,22 +108,8 @@ class ConvSettings:
         """The :class:`~convcli.filtering._frame.FilterOptions` (with ``changes`` applied)."""
         from convcli.filtering._frame import FilterOptions
 
-        return FilterOptions(**{**self.filter_options, **changes})
+        return FilterOptions.from_kwargs(**{**self.filter_options, **changes})
 
-
-_FILTER_KEYS = (
-    "padding_mode",
-    "padding",
-    "stride",
-    "dilation",
-    "normalize",
-    "channel_mode",
-    "alpha",
-    "output_map",
-    "scale",
-    "offset",
-    "depth",
-)
 
 _OPTIONS = [
     click.option(
@@ -152,12 +141,30 @@ _OPTIONS = [
         metavar="MODE",
         show_default=True,
         help="Border handling, PyTorch names: zeros, reflect (cb|abcd|cb), replicate, "
-        "circular, symmetric (ba|abcd|dc); aliases constant, edge, nearest, wrap.",
+        "circular, symmetric (ba|abcd|dc); aliases "
+        + ", ".join(PADDING_ALIASES)
+        + " (constant: see --pad-value).",
+    ),
+    click.option(
+        "--pad-value",
+        "padding_value",
+        type=float,
+        metavar="V",
+        default=0.0,
+        show_default=True,
+        help="Border value of -m constant, in the input's grey levels (255 is white in "
+        "8-bit, 65535 in 16-bit, 1.0 in float), whatever --depth.",
+    ),
+    click.option(
+        "--convolve",
+        is_flag=True,
+        help="True convolution: turn every kernel by 180 degrees (as scipy.ndimage."
+        "convolve, MATLAB conv2). Default: cross-correlation, as PyTorch, OpenCV filter2D.",
     ),
     click.option(
         "--padding",
         "-p",
-        type=IntPair(0, ("same", "valid")),
+        type=IntPair(0, PADDING_WORDS),
         default="same",
         show_default=True,
         help="Pixels added per side: 'same' keeps the size (with --stride S: "
@@ -231,7 +238,38 @@ _OPTIONS = [
         help="Output sample type: 8, 16 (bits) or 32f (float); default: the "
         "input's (.npy output: 32f).",
     ),
+    click.option(
+        "--nan-policy",
+        type=click.Choice(NAN_POLICIES),
+        default="propagate",
+        show_default=True,
+        help="Missing samples (NaN, --nodata, --mask): propagate (spread over the "
+        "kernel's reach, as PyTorch), omit (filled from their valid neighbours: "
+        "normalized convolution), raise (refuse the image).",
+    ),
+    click.option(
+        "--nodata",
+        type=float,
+        metavar="V",
+        default=None,
+        help="Samples equal to V are missing, and missing output samples are written as V "
+        "(default: a TIFF's GDAL_NODATA tag; written back on TIFF output).",
+    ),
+    click.option(
+        "--preserve-missing/--fill-missing",
+        "preserve_missing",
+        default=True,
+        help="Keep missing input samples missing in the output (default), or write the "
+        "value filled from their neighbours (with --nan-policy omit).",
+    ),
 ]
+
+
+def filter_keys() -> tuple[str, ...]:
+    """The names of the filter options: the fields of FilterOptions, so they cannot drift."""
+    from convcli.filtering import FilterOptions  # lazy: --help must not load NumPy
+
+    return tuple(FilterOptions.__dataclass_fields__)
 
 
 def conv_options(command):
@@ -241,7 +279,13 @@ def conv_options(command):
     def wrapper(*args, **kwargs):
         kernels = kwargs.pop("kernels")
         kernel_path = kwargs.pop("kernel_path")
-        filter_options = {key: kwargs.pop(key) for key in _FILTER_KEYS}
+        filter_options = {key: kwargs.pop(key) for key in filter_keys() if key in kwargs}
+        value = filter_options.get("padding_value")
+        if value and filter_options["padding_mode"] != "zeros":
+            raise click.UsageError(
+                f"--pad-value {value:g} applies to --padding-mode constant only, not "
+                f"{filter_options['padding_mode']!r}; add -m constant or drop --pad-value"
+            )
         conv = ConvSettings(tuple(kernels), tuple(kernel_path), filter_options)
         return command(*args, conv=conv, **kwargs)
 

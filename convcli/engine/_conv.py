@@ -10,12 +10,20 @@ choosing between them is the planner's job (:mod:`~convcli.engine._planner`).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from convcli.engine._padding import check_fits, normalize_padding_mode
-from convcli.errors import ParameterError
+from convcli.choices import METHODS
+from convcli.engine import _missing
+from convcli.engine._direct import correlate_direct_strips
+from convcli.engine._fft import correlate_fft, fft_loaded, load_in_background
+from convcli.engine._gemm import correlate_gemm
+from convcli.engine._padding import check_fits, check_padding_value, normalize_padding_mode
+from convcli.engine._planner import choose_method
+from convcli.engine._separable import correlate_separable_strips
+from convcli.errors import ConvcliError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class ConvGeometry:
     padding_mode: str
     out_hw: tuple[int, int]
     method: str = "auto"
+    padding_value: float = 0.0  # the border sample of padding_mode 'zeros' ('constant')
 
     @property
     def padded_hw(self) -> tuple[int, int]:
@@ -43,7 +52,8 @@ class ConvGeometry:
     @property
     def extent_hw(self) -> tuple[int, int]:
         """Height and width the dilated kernel spans."""
-        return tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_hw, strict=True))
+        (dh, dw), (kh, kw) = self.dilation, self.kernel_hw
+        return dh * (kh - 1) + 1, dw * (kw - 1) + 1
 
 
 def working_dtype(dtype) -> np.dtype:
@@ -88,9 +98,6 @@ def _finite(array, dtype, name: str) -> np.ndarray:
     return cast
 
 
-METHODS = ("auto", "direct", "separable", "fft", "gemm", "precise")
-
-
 def _check_method(method, c_in_g: int) -> str:
     key = method.strip().lower() if isinstance(method, str) else method
     if key not in METHODS:
@@ -101,6 +108,19 @@ def _check_method(method, c_in_g: int) -> str:
             "use method='gemm', 'direct' or 'auto' for cross-channel weights"
         )
     return key
+
+
+def same_pads(kernel_hw: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` of ``padding='same'`` for a kernel and dilation.
+
+    ``dilation * (k - 1)`` in total per axis; as PyTorch, an odd total puts the extra
+    row/column at the bottom/right (the kernel's anchor is at index ``(k - 1) // 2``).
+
+    >>> same_pads((3, 4), (1, 1))
+    (1, 1, 1, 2)
+    """
+    (th, tw) = (d * (k - 1) for d, k in zip(dilation, kernel_hw, strict=True))
+    return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
 
 
 def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, int, int]:
@@ -114,12 +134,7 @@ def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, in
                     f"padding='same' needs stride 1 (got stride={stride}); "
                     "give padding as numbers to use a larger stride"
                 )
-            pads = []
-            for d, k in zip(dilation, kernel_hw, strict=True):
-                total = d * (k - 1)
-                # As PyTorch: an odd total puts the extra row/column at the bottom/right.
-                pads += [total // 2, total - total // 2]
-            return tuple(pads)
+            return same_pads(kernel_hw, dilation)
         raise ParameterError(
             f"padding {padding!r} is not understood; give an int, a pair of ints, 'same' or 'valid'"
         )
@@ -143,6 +158,7 @@ def prepare(
     groups=1,
     padding_mode="zeros",
     method="auto",
+    padding_value=0.0,
 ):
     """Validate conv2d arguments and bring them to one form.
 
@@ -201,6 +217,9 @@ def prepare(
     stride = int_pair(stride, "stride", 1)
     dilation = int_pair(dilation, "dilation", 1)
     mode = normalize_padding_mode(padding_mode)
+    value = check_padding_value(padding_value, mode)
+    if not np.isfinite(dtype.type(value)):
+        raise ParameterError(f"padding_value {padding_value!r} is beyond the range of {dtype}")
     method = _check_method(method, c_in_g)
     pads = _resolve_padding(padding, (kh, kw), dilation, stride)
 
@@ -233,6 +252,7 @@ def prepare(
         padding_mode=mode,
         out_hw=out_hw,
         method=method,
+        padding_value=value,
     )
     return x, w, b, geometry, unbatched
 
@@ -247,6 +267,10 @@ def conv2d(
     groups=1,
     padding_mode="zeros",
     method="auto",
+    *,
+    padding_value=0.0,
+    nan_policy="propagate",
+    mask=None,
 ):
     """2-D cross-correlation with the semantics of PyTorch's ``nn.Conv2d`` / ``F.conv2d``.
 
@@ -273,6 +297,7 @@ def conv2d(
         ``'symmetric'`` (edge sample repeated). Aliases: ``constant``, ``edge``,
         ``nearest``, ``wrap``. ``'mirror'`` is refused as ambiguous. Every mode works for
         padding larger than the input (repeated reflection or wrap).
+        ``'constant'`` is ``'zeros'`` with the border value ``padding_value``.
     method : str
         ``'auto'`` (default: :func:`convcli.engine._planner.choose_method` picks the
         fastest), or force one: ``'direct'`` (shift-and-accumulate), ``'separable'``
@@ -281,6 +306,22 @@ def conv2d(
         dtype's rounding; direct and separable give the same bits for any thread count.
         ``'precise'`` is ``'auto'`` without the FFT, whose error is relative to the
         image's largest values rather than to each output sample.
+    padding_value : float
+        The border sample of ``padding_mode='constant'`` (``'zeros'``): default 0, as
+        NumPy's ``constant_values`` and SciPy's ``cval``. A non-zero value with another
+        mode is refused.
+    nan_policy : {'propagate', 'omit', 'raise'}
+        What a missing sample (NaN, or False in ``mask``) does. ``'propagate'`` (default):
+        as PyTorch, NaN over every output whose window holds it, through any tap, with
+        every method (the FFT included). ``'omit'``: normalized convolution, per
+        (output, input) channel pair ``(sum_V w x) / (sum_V w) * (sum w)`` over the valid
+        taps ``V`` (astropy's ``nan_treatment='interpolate'`` with
+        ``normalize_kernel=False``); NaN where no weight is valid; infinite samples are
+        left out too; a pair of weights summing to 0 is refused. ``'raise'``: refuse
+        input with missing samples. See :mod:`convcli.engine._missing`.
+    mask : array_like of bool, optional
+        Broadcastable to ``input``; True = valid sample, False = missing (combined with
+        NaN). Padded samples follow ``padding_mode`` (``'zeros'`` pads valid zeros).
 
     Returns
     -------
@@ -297,7 +338,8 @@ def conv2d(
         padding mode or method, a weight or bias that is not finite in the working dtype,
         or padding/dilation whose padded input would not fit in this machine's memory
         (checked before anything is allocated); the message names the values and what
-        to change.
+        to change. Also for ``nan_policy='raise'`` on missing samples (how many), and
+        ``'omit'`` with weights summing to zero.
 
     Examples
     --------
@@ -311,32 +353,50 @@ def conv2d(
     >>> conv2d(x, w, padding="same", padding_mode="replicate").shape
     (1, 1, 4, 4)
     """
+    policy = _missing.check_nan_policy(nan_policy)
     x, w, b, geometry, unbatched = prepare(
-        input, weight, bias, stride, padding, dilation, groups, padding_mode, method
+        input, weight, bias, stride, padding, dilation, groups, padding_mode, method, padding_value
     )
-    out = run_method(x, w, b, geometry)
+    if mask is not None:
+        mask = _missing.mask_4d(mask, np.shape(input), unbatched)
+    out = _missing.conv_missing(x, w, b, geometry, policy, mask, run_method)
+    if out is None:
+        out = run_method(x, w, b, geometry)
     return out[0] if unbatched else out
 
 
 def run_method(x, w, b, geometry) -> np.ndarray:
     """Run ``geometry.method`` (or the planner's choice for ``'auto'``) on prepared arrays."""
-    from convcli.engine._planner import choose_method
 
     method = geometry.method
     if method in ("auto", "precise"):
         method = choose_method(w, geometry, allow_fft=method == "auto")
     if method == "separable":
-        from convcli.engine._separable import correlate_separable_strips
-
         return correlate_separable_strips(x, w, b, geometry)
     if method == "fft":
-        from convcli.engine._fft import correlate_fft
-
         return correlate_fft(x, w, b, geometry)
     if method == "gemm":
-        from convcli.engine._gemm import correlate_gemm
-
         return correlate_gemm(x, w, b, geometry)
-    from convcli.engine._direct import correlate_direct_strips
 
     return correlate_direct_strips(x, w, b, geometry)
+
+
+def preload_fft(weights: Iterable[np.ndarray]) -> None:
+    """Start loading ``scipy.fft`` in the background when the planner would choose the FFT
+    for one of ``weights`` (4-D) on an image of a typical size (256 x 1024, ``same``).
+
+    A guess made before the image is read, so that the imports overlap the decoding; it
+    never fails: a weight the planner cannot plan for is skipped.
+    """
+    if fft_loaded():
+        return
+    with np.errstate(all="ignore"):  # a weight beyond float32 is refused later, clearly
+        for w in weights:
+            x = np.broadcast_to(np.float32(0), (1, w.shape[1], 256, 1024))
+            try:
+                planned = choose_method(w, prepare(x, w, padding="same")[3])
+            except ConvcliError:
+                continue
+            if planned == "fft":
+                load_in_background()
+                return

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from convcli.engine._strips import STRIP_BYTES, Border, row_ranges, run_tasks, scratch, strip_rows
+
 
 def group_terms(terms) -> list[tuple[float, list, list]]:
     """Group ``(view, weight)`` terms by ``|weight|``, in order of first appearance.
@@ -244,7 +246,6 @@ def strip_plan(x: np.ndarray, weight: np.ndarray, geometry, budget: int | None =
     strips of about ``budget`` bytes of the widest batch's input rows (default
     :data:`~convcli.engine._strips.STRIP_BYTES`; see :func:`~convcli.engine._strips.strip_rows`).
     """
-    from convcli.engine._strips import STRIP_BYTES, row_ranges, strip_rows
 
     n, ho = x.shape[0], geometry.out_hw[0]
     batches = channel_batches(weight, geometry.groups)
@@ -261,7 +262,6 @@ def correlate_direct_strips(x: np.ndarray, weight: np.ndarray, bias, geometry) -
     its own halo; every output sample sees the same operations in the same order whatever
     the strip height or thread count, so the result is bit-identical for all of them.
     """
-    from convcli.engine._strips import Border, run_tasks, scratch
 
     n = x.shape[0]
     c_out, c_in_g, kh, kw = weight.shape

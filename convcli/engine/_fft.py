@@ -14,9 +14,14 @@ Strides are served by computing the stride-1 result of a tile and subsampling it
 
 from __future__ import annotations
 
+import importlib
+import sys
+import threading
+
 import numpy as np
 
 from convcli.engine._direct import channel_batches
+from convcli.engine._strips import Border, row_ranges, run_tasks
 
 #: Largest side of an FFT tile for kernels up to 65 wide; larger kernels get tiles of about
 #: 4x their extent (256: 4096x4096 RGB, 13x13, 2 threads: 0.208 s, 192: 0.229 s).
@@ -46,12 +51,31 @@ def tile_shape(geometry) -> tuple[int, int]:
     """The FFT size ``(Fh, Fw)`` of one tile: fast sizes (:func:`scipy.fft.next_fast_len`)
     of :func:`tile_plan`'s sides, a few times the kernel's extent (so the halo is a small
     part of the tile), small enough to stay in the cache."""
-    import scipy.fft
+    import scipy.fft  # noqa: PLC0415 - lazy: 0.2 s of imports that only the FFT needs
 
     return tuple(
         scipy.fft.next_fast_len(tile_plan(extent, padded)[1], real=True)
         for extent, padded in zip(geometry.extent_hw, geometry.padded_hw, strict=True)
     )
+
+
+def fft_loaded() -> bool:
+    """True when ``scipy.fft`` is imported already (or being imported)."""
+    return "scipy.fft" in sys.modules or _loading.is_set()
+
+
+def load_in_background() -> None:
+    """Start importing ``scipy.fft`` on a thread (once): when a caller knows the FFT will be
+    needed, its 0.2 s of imports overlap other work (decoding an image releases the GIL)
+    instead of delaying the first transform."""
+    if not fft_loaded():
+        _loading.set()
+        threading.Thread(
+            target=importlib.import_module, args=("scipy.fft",), name="convcli-load-fft"
+        ).start()
+
+
+_loading = threading.Event()
 
 
 def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarray:
@@ -62,9 +86,7 @@ def correlate_fft(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarr
     transformed one at a time, so each tile's transform stays in the cache and no band of
     the image is ever copied.
     """
-    import scipy.fft
-
-    from convcli.engine._strips import Border, row_ranges, run_tasks
+    import scipy.fft  # noqa: PLC0415 - lazy: 0.2 s of imports that only the FFT needs
 
     n = x.shape[0]
     c_out, c_in_g, kh, kw = weight.shape

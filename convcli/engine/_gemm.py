@@ -9,12 +9,11 @@ output channels of a group, so this wins for cross-channel weights with several 
 
 from __future__ import annotations
 
-import contextlib
-import threading
-
 import numpy as np
 
 from convcli.engine._direct import finish, flat_length, flat_rows, strip_taps
+from convcli.engine._strips import Border, row_ranges, run_tasks, scratch, strip_rows
+from convcli.parallel import blas_single_threaded
 
 #: Bytes of the per-strip column matrix. Large enough that each strip is tens of rows: with
 #: 1 MB a 3->8 5x5 strip on a 2048-wide image was one row, and the per-tap copies (Python
@@ -22,43 +21,8 @@ from convcli.engine._direct import finish, flat_length, flat_rows, strip_taps
 COLUMNS_BYTES = 16 * 1024 * 1024
 
 
-_blas = {"limit": None, "users": 0}
-_blas_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def blas_single_threaded():
-    """A context in which BLAS runs on one thread: the strips are the parallelism.
-
-    BLAS's own threads inside the engine's threads would oversubscribe the cores (and
-    OpenBLAS's spinning threads make that much worse), so the engine's thread count governs
-    BLAS too. Reference-counted, so concurrent calls (a threaded scheduler) restore BLAS's
-    own setting only when the last one leaves. Uses threadpoolctl; without it, BLAS is
-    left as it is.
-    """
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - a declared dependency
-        yield
-        return
-    with _blas_lock:
-        if _blas["users"] == 0:
-            # A fresh look each time (0.3 ms): a BLAS loaded since (SciPy's) is limited too.
-            _blas["limit"] = ThreadpoolController().limit(limits=1, user_api="blas")
-        _blas["users"] += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas["users"] -= 1
-            if _blas["users"] == 0:
-                _blas["limit"].restore_original_limits()
-                _blas["limit"] = None
-
-
 def correlate_gemm(x: np.ndarray, weight: np.ndarray, bias, geometry) -> np.ndarray:
     """Correlate unpadded ``x (N, C_in, H, W)`` with ``weight`` by im2col + matmul."""
-    from convcli.engine._strips import Border, row_ranges, run_tasks, scratch, strip_rows
 
     n = x.shape[0]
     c_out, c_in_g, kh, kw = weight.shape

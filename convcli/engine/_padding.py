@@ -6,13 +6,15 @@ convcli uses PyTorch's names for the modes PyTorch has and adds ``symmetric``:
 convcli        ``abcd`` ->  NumPy pad     SciPy ndimage  OpenCV
 =============  ===========  ============  =============  ===================
 ``zeros``      00|abcd|00   constant      constant       BORDER_CONSTANT
+``constant``   vv|abcd|vv   constant      constant cval  BORDER_CONSTANT value
 ``replicate``  aa|abcd|dd   edge          nearest        BORDER_REPLICATE
 ``reflect``    cb|abcd|cb   reflect       mirror         BORDER_REFLECT_101
 ``symmetric``  ba|abcd|dc   symmetric     reflect        BORDER_REFLECT
 ``circular``   cd|abcd|ab   wrap          wrap           BORDER_WRAP
 =============  ===========  ============  =============  ===================
 
-Every mode works for any padding size: reflect, symmetric and circular repeat the
+``constant`` is ``zeros`` with a border value ``v`` other than 0 (``padding_value``; its
+normalized name stays ``zeros``). Every mode works for any padding size: reflect, symmetric and circular repeat the
 reflection or wrap as :func:`numpy.pad` does, where PyTorch refuses padding >= the size.
 """
 
@@ -21,28 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from convcli._memory import available_memory
+from convcli.choices import PADDING_ALIASES, PADDING_MODES
 from convcli.errors import ParameterError
-
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular", "symmetric")
-
-#: Unambiguous names from NumPy, SciPy and OpenCV, mapped to convcli's.
-PADDING_ALIASES = {
-    "constant": "zeros",
-    "zero": "zeros",
-    "edge": "replicate",
-    "nearest": "replicate",
-    "wrap": "circular",
-    "reflect_101": "reflect",
-    "reflect101": "reflect",
-}
-
-_NUMPY_MODE = {
-    "zeros": "constant",
-    "reflect": "reflect",
-    "replicate": "edge",
-    "circular": "wrap",
-    "symmetric": "symmetric",
-}
 
 _MIRROR_MESSAGE = (
     "padding_mode 'mirror' is ambiguous: SciPy's 'mirror' is 'cb|abcd|cb' (edge sample not "
@@ -96,11 +78,22 @@ def check_fits(nbytes: int, what: str) -> None:
         )
 
 
-def pad_spatial(x: np.ndarray, pads: tuple[int, int, int, int], mode: str) -> np.ndarray:
+def pad_spatial(
+    x: np.ndarray, pads: tuple[int, int, int, int], mode: str, value: float = 0.0
+) -> np.ndarray:
     """Pad the last two axes of ``x`` by ``(top, bottom, left, right)`` in ``mode``.
 
-    ``mode`` must already be normalized (see :func:`normalize_padding_mode`). Returns ``x``
-    itself when there is nothing to pad.
+    ``mode`` must already be normalized (see :func:`normalize_padding_mode`); ``value`` is
+    the border sample of the ``zeros`` (``constant``) mode. Returns ``x`` itself when there
+    is nothing to pad. The samples are gathered with
+    :func:`source_indices`, the one definition of every mode (the strips and the Dask blocks
+    use it too), so the result equals :func:`numpy.pad` with the mode's NumPy name, also for
+    pads larger than the axis.
+
+    Examples
+    --------
+    >>> pad_spatial(np.arange(4.0).reshape(1, 4), (0, 0, 2, 2), "reflect")
+    array([[2., 1., 0., 1., 2., 3., 2., 1.]])
     """
     top, bottom, left, right = pads
     if not (top or bottom or left or right):
@@ -108,11 +101,40 @@ def pad_spatial(x: np.ndarray, pads: tuple[int, int, int, int], mode: str) -> np
     h, w = x.shape[-2:]
     samples = x.size // max(h * w, 1) * (h + top + bottom) * (w + left + right)
     check_fits(samples * x.itemsize, f"padding {h}x{w} by {tuple(pads)}")
-    width = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
-    # numpy.pad repeats the reflection/wrap for pads larger than the axis, and continues a
-    # single-sample axis by repeating it (there is nothing to reflect onto).
-    np_mode = _NUMPY_MODE[mode]
-    return np.pad(x, width, mode=np_mode)
+    rows = source_indices(np.arange(-top, h + bottom), h, mode)
+    cols = source_indices(np.arange(-left, w + right), w, mode)
+    out = x[..., np.maximum(rows, 0)[:, None], np.maximum(cols, 0)[None, :]]
+    if mode == "zeros":
+        out[..., (rows < 0)[:, None] | (cols < 0)[None, :]] = value
+    return out
+
+
+def check_padding_value(value, mode: str) -> float:
+    """``value`` as a finite float, refused unless ``mode`` (normalized) is ``zeros``.
+
+    The constant border value belongs to the ``constant`` mode (``zeros`` is its name when
+    the value is 0); another mode with a non-zero value is a mistake worth naming.
+
+    Examples
+    --------
+    >>> check_padding_value(255, "zeros")
+    255.0
+    >>> check_padding_value(1, "reflect")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    convcli.errors.ParameterError: padding_value 1 applies to padding_mode 'constant' ...
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"padding_value must be a number, got {value!r}")
+    number = float(value)
+    if not np.isfinite(number):
+        raise ParameterError(f"padding_value must be a finite number, got {value!r}")
+    if number != 0.0 and mode != "zeros":
+        raise ParameterError(
+            f"padding_value {value!r} applies to padding_mode 'constant' (alias 'zeros') "
+            f"only, not {mode!r}; use padding_mode='constant' or drop padding_value"
+        )
+    return number
 
 
 def source_indices(positions, n: int, mode: str) -> np.ndarray:

@@ -25,7 +25,7 @@ import functools
 
 import numpy as np
 
-from convcli.engine._conv import METHODS
+from convcli.choices import METHODS
 from convcli.engine._direct import count_passes, unit_scale
 from convcli.engine._fft import tile_plan
 from convcli.engine._separable import low_rank_factors, unit_factors
@@ -82,8 +82,7 @@ def method_costs(weight, geometry) -> dict[str, float]:
 def _costs(data: bytes, shape, dtype: str, geometry) -> tuple:
     """:func:`method_costs` of one weight (by value) and geometry, cached: pure, and the
     same kernel is planned again for every band, frame and file."""
-    dtype = np.dtype(dtype)
-    w = np.frombuffer(data, dtype=dtype).reshape(shape)
+    w = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape)
     c_out, c_in_g, kh, kw = w.shape
     c_out_g = c_out // geometry.groups
     sh, sw = geometry.stride

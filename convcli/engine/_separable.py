@@ -10,6 +10,8 @@ Per-channel kernels only (``C_in / groups == 1``); each output channel has its o
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from convcli.engine._direct import (
@@ -19,6 +21,7 @@ from convcli.engine._direct import (
     flat_rows,
     strip_plan,
 )
+from convcli.engine._strips import Border, run_tasks, scratch
 
 #: Input bytes per strip. Larger than the other methods' strips: the separable passes are
 #: few and memory-bound, and on long strips the halo rows read twice and the per-call
@@ -51,7 +54,9 @@ def kernel_rank(kernel2d: np.ndarray, dtype=np.float32) -> int:
     return int(np.count_nonzero(s > rank_tolerance(k.shape, dtype) * s[0]))
 
 
-def low_rank_factors(kernel2d: np.ndarray, dtype=np.float32):
+def low_rank_factors(
+    kernel2d: np.ndarray, dtype: Any = np.float32
+) -> tuple[np.ndarray, np.ndarray]:
     """``(u, v)`` with ``kernel2d ~= sum_t outer(u[t], v[t])``: shapes ``(r, kh)``, ``(r, kw)``.
 
     ``r`` is :func:`kernel_rank`. The factors come from cross approximation: take the
@@ -136,7 +141,6 @@ def correlate_separable_strips(
     runs on it. Bit-identical for every strip height and thread count, and between the
     two layouts (the same operations on the same values).
     """
-    from convcli.engine._strips import Border, run_tasks
 
     c_out = weight.shape[0]
     if factors is None:
@@ -165,7 +169,6 @@ def _flat_same_task(x, out, factors, bias, geometry, batches, border):
     ``right`` last columns of each row, are computed on the side from a small padded copy
     of ``vert``'s edge columns (:meth:`Border.columns`) and written last.
     """
-    from convcli.engine._strips import scratch
 
     c_out_g = out.shape[1] // x.shape[1]
     kh, kw = geometry.kernel_hw
@@ -212,7 +215,7 @@ def _flat_same_task(x, out, factors, bias, geometry, batches, border):
                         bias=None if b is None or not last else b[:, 0],
                     )
                     for side, (cols, span) in zip(sides, edges, strict=True):
-                        padded = border.columns(vert, span)
+                        padded = border.columns(vert, span, border.value * float(np.sum(u)))
                         n = cols.stop - cols.start
                         taps = ((padded[..., j * dw : j * dw + n], vj) for j, vj in enumerate(v))
                         accumulate(side, taps, np.empty_like(side), first=t == 0)
@@ -225,7 +228,6 @@ def _flat_same_task(x, out, factors, bias, geometry, batches, border):
 def _padded_task(x, out, factors, bias, geometry, batches, border):
     """Strip task for any stride and padding: the vertical pass writes between the border
     columns of a padded buffer, the horizontal pass reads it (flat with stride 1)."""
-    from convcli.engine._strips import scratch
 
     c_out_g = out.shape[1] // x.shape[1]
     kh, kw = geometry.kernel_hw
@@ -259,7 +261,7 @@ def _padded_task(x, out, factors, bias, geometry, batches, border):
                 scale, us, vs = factors[o]
                 for t, (u, v) in enumerate(zip(us, vs, strict=True)):
                     accumulate(col, zip(vtaps, u, strict=True), tmp_col)
-                    border.fill_columns(vert)
+                    border.fill_columns(vert, border.value * float(np.sum(u)))
                     accumulate(acc, zip(htaps, v, strict=True), tmp_acc, first=t == 0)
                 finish(
                     out[b_, o : o + nb, r0:r1],

@@ -9,23 +9,24 @@ Every output sample is computed by the same sequence of floating-point operation
 whatever the strip height and thread count, so the direct and separable methods give
 bit-identical results on any machine setting.
 
-The thread count is ``CONVCLI_THREADS`` from the environment, else the number of cores
-this process may use; :func:`set_threads` changes it (the batch layer runs
-``workers x threads = cores``).
+The thread count and the pool are :mod:`convcli.parallel`'s (``CONVCLI_THREADS``, else every
+core); the batch layer runs ``workers x threads = cores``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
 from convcli.engine._padding import source_indices
 from convcli.errors import ParameterError
+from convcli.parallel import configured_threads, get_threads, run_tasks, set_threads
+
+__all__ = ["get_threads", "run_tasks", "set_threads"]  # re-exported for the methods
 
 #: Bytes of one strip's input rows: large enough that each NumPy call outlasts the GIL
 #: hand-over between threads, small enough that a strip's buffers stay in L2/L3.
@@ -33,93 +34,17 @@ STRIP_BYTES = 1024 * 1024
 #: A strip smaller than this is not worth a thread hand-over (small images run inline).
 MIN_STRIP_BYTES = 64 * 1024
 
-_lock = threading.Lock()
-_state = {"threads": None, "strip_rows": None, "pool": None, "pool_size": 0}
-#: Per calling thread: a thread count that overrides ``_state`` (see threads_in_this_thread).
+
+@dataclass
+class EngineConfig:
+    """Process-wide engine settings (the thread count is :mod:`convcli.parallel`'s)."""
+
+    strip_rows: int | None = None  # forced strip height; None: sized to the cache
+
+
+_config = EngineConfig()
+#: Per calling thread: reusable scratch buffers.
 _local = threading.local()
-
-
-def _available_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _threads_from_env() -> int:
-    raw = os.environ.get("CONVCLI_THREADS", "").strip()
-    if not raw:
-        return _available_cores()
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ParameterError(
-            f"CONVCLI_THREADS={raw!r} is not a positive integer; set it to e.g. 1 or 4, "
-            "or unset it to use every core"
-        )
-    return value
-
-
-def get_threads() -> int:
-    """The number of threads the engine runs strips on.
-
-    Examples
-    --------
-    >>> get_threads() >= 1
-    True
-    """
-    local = getattr(_local, "threads", None)
-    if local is not None:
-        return local
-    if _state["threads"] is None:
-        return _threads_from_env()
-    return _state["threads"]
-
-
-@contextlib.contextmanager
-def threads_in_this_thread(n: int):
-    """Engine calls made by the current thread use ``n`` threads inside the block; other
-    threads are not affected. For callers that already run conv2d on several threads of
-    their own (Dask blocks), where the engine's pool would multiply the threads.
-
-    Examples
-    --------
-    >>> with threads_in_this_thread(1):
-    ...     get_threads()
-    1
-    """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ParameterError(f"threads must be a positive int, got {n!r}")
-    saved = getattr(_local, "threads", None)
-    _local.threads = n
-    try:
-        yield
-    finally:
-        _local.threads = saved
-
-
-def set_threads(n: int | None) -> None:
-    """Run the engine's strips on ``n`` threads (``None``: back to the default).
-
-    The default is ``CONVCLI_THREADS`` from the environment, else every core this process
-    may use. Results of the direct and separable methods do not depend on it.
-
-    Raises
-    ------
-    ParameterError
-        If ``n`` is not a positive int.
-
-    Examples
-    --------
-    >>> set_threads(1); get_threads()
-    1
-    >>> set_threads(None)
-    """
-    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise ParameterError(f"threads must be a positive int, got {n!r}")
-    _state["threads"] = n
 
 
 def set_strip_rows(rows: int | None) -> None:
@@ -134,7 +59,7 @@ def set_strip_rows(rows: int | None) -> None:
     """
     if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool) or rows < 1):
         raise ParameterError(f"strip rows must be a positive int, got {rows!r}")
-    _state["strip_rows"] = rows
+    _config.strip_rows = rows
 
 
 @contextlib.contextmanager
@@ -147,7 +72,7 @@ def engine_settings(threads: int | None = None, strip_rows: int | None = None):
     ...     get_threads()
     1
     """
-    saved = dict(_state)
+    saved_threads, saved_rows = configured_threads(), _config.strip_rows
     try:
         if threads is not None:
             set_threads(threads)
@@ -155,8 +80,8 @@ def engine_settings(threads: int | None = None, strip_rows: int | None = None):
             set_strip_rows(strip_rows)
         yield
     finally:
-        _state["threads"] = saved["threads"]
-        _state["strip_rows"] = saved["strip_rows"]
+        set_threads(saved_threads)
+        _config.strip_rows = saved_rows
 
 
 def strip_rows(
@@ -164,8 +89,8 @@ def strip_rows(
 ) -> int:
     """Output rows per strip: ``budget`` bytes of ``row_bytes`` rows, and enough strips
     to keep every thread busy (unless forced by :func:`set_strip_rows`)."""
-    if _state["strip_rows"] is not None:
-        return min(_state["strip_rows"], out_rows)
+    if _config.strip_rows is not None:
+        return min(_config.strip_rows, out_rows)
     rows = max(1, budget // max(1, row_bytes))
     # At least ~4 strips per thread when the image allows it, for load balance, but not
     # strips so small that handing them to threads costs more than computing them.
@@ -179,37 +104,6 @@ def strip_rows(
 def row_ranges(out_rows: int, rows: int) -> list[tuple[int, int]]:
     """``[(r0, r1), ...]`` covering ``range(out_rows)`` in strips of ``rows``."""
     return [(r, min(r + rows, out_rows)) for r in range(0, out_rows, rows)]
-
-
-def _pool(threads: int) -> ThreadPoolExecutor:
-    with _lock:
-        if _state["pool"] is None or _state["pool_size"] != threads:
-            if _state["pool"] is not None:
-                _state["pool"].shutdown(wait=False)
-            _state["pool"] = ThreadPoolExecutor(
-                threads, thread_name_prefix="convcli-strip", initializer=_mark_worker
-            )
-            _state["pool_size"] = threads
-        return _state["pool"]
-
-
-def _mark_worker() -> None:
-    _local.in_pool = True
-
-
-def run_tasks(fn, tasks) -> None:
-    """Call ``fn(task)`` for every task, on the engine's threads; re-raises the first error.
-
-    Runs inline with one thread, or when called from inside a strip (no nested pools).
-    """
-    tasks = list(tasks)
-    threads = get_threads()
-    if threads == 1 or len(tasks) <= 1 or getattr(_local, "in_pool", False):
-        for task in tasks:
-            fn(task)
-        return
-    for _ in _pool(min(threads, len(tasks))).map(fn, tasks):
-        pass
 
 
 def scratch(name: str, shape, dtype) -> np.ndarray:
@@ -235,6 +129,7 @@ class Border:
 
     def __init__(self, geometry):
         self.mode = geometry.padding_mode
+        self.value = geometry.padding_value  # the constant border sample (0 for zeros)
         self.top, _, self.left, right = geometry.pads
         self.height, self.width = geometry.in_hw
         self.padded_width = geometry.padded_hw[1]
@@ -268,28 +163,36 @@ class Border:
         out[..., r0:r1, :] = x[..., a + r0 : a + r1, :]
         for r in [*range(r0), *range(r1, b - a)]:
             if idx[r] < 0:
-                out[..., r, :] = 0
+                out[..., r, :] = self.value
             else:
                 out[..., r, :] = x[..., idx[r], :]
         return out
 
-    def fill_columns(self, buf: np.ndarray) -> None:
-        """Fill the border columns of ``buf (..., Wp)`` whose inner columns are set."""
+    def fill_columns(self, buf: np.ndarray, value: float | None = None) -> None:
+        """Fill the border columns of ``buf (..., Wp)`` whose inner columns are set.
+
+        ``value`` replaces the constant border sample (a separable pass fills the border
+        columns of its vertical result with the vertical factor's sum times the value).
+        """
+        value = self.value if value is None else value
         for cols, idx in self._columns:
             if idx is None:
-                buf[..., cols] = 0
+                buf[..., cols] = value
             else:
                 buf[..., cols] = buf[..., idx]
 
-    def columns(self, x: np.ndarray, cols: tuple[int, int]) -> np.ndarray:
+    def columns(
+        self, x: np.ndarray, cols: tuple[int, int], value: float | None = None
+    ) -> np.ndarray:
         """Padded columns ``cols[0]:cols[1]`` of every row of ``x (..., W)``: a view inside
-        the image, else a small copy with the border filled as the padding mode says."""
+        the image, else a small copy with the border filled as the padding mode says
+        (``value`` replaces the constant border sample, as in :meth:`fill_columns`)."""
         c, d = cols[0] - self.left, cols[1] - self.left
         if c >= 0 and d <= self.width:
             return x[..., c:d]
         ci = source_indices(np.arange(c, d), self.width, self.mode)
         out = x[..., np.maximum(ci, 0)]
-        out[..., ci < 0] = 0
+        out[..., ci < 0] = self.value if value is None else value
         return out
 
     def tile(self, x: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
@@ -312,12 +215,12 @@ class Border:
         edge_cols = np.r_[0:c0, c1 : d - c]
         if edge_cols.size and r1 > r0:
             part = x[..., a + r0 : a + r1, np.maximum(ci[edge_cols], 0)]
-            part[..., ci[edge_cols] < 0] = 0
+            part[..., ci[edge_cols] < 0] = self.value
             out[..., r0:r1, edge_cols] = part
         edge_rows = np.r_[0:r0, r1 : b - a]
         if edge_rows.size:
             part = x[..., np.maximum(ri[edge_rows], 0)[:, None], np.maximum(ci, 0)[None, :]]
-            part[..., (ri[edge_rows] < 0)[:, None] | (ci < 0)[None, :]] = 0
+            part[..., (ri[edge_rows] < 0)[:, None] | (ci < 0)[None, :]] = self.value
             out[..., edge_rows, :] = part
         return out
 

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from convcli.engine import _missing
 from convcli.engine._conv import conv2d as _conv2d_memory
 from convcli.engine._conv import prepare
 from convcli.engine._padding import source_indices
 from convcli.errors import MissingDependencyError, ParameterError
+from convcli.parallel import threads_in_this_thread
 
 try:
     import dask.array as da
@@ -50,6 +52,10 @@ def conv2d(
     groups=1,
     padding_mode="zeros",
     method="auto",
+    *,
+    padding_value=0.0,
+    nan_policy="propagate",
+    mask=None,
 ):
     """:func:`convcli.conv2d` on a chunked ``dask.array``, returning a ``dask.array``.
 
@@ -59,10 +65,14 @@ def conv2d(
         ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``, chunked in any way (a NumPy
         array is wrapped with :func:`dask.array.asarray`). The batch axis keeps its chunks;
         the channel axis is brought to one chunk.
-    weight, bias, stride, padding, dilation, groups, padding_mode, method
+    weight, bias, stride, padding, dilation, groups, padding_mode, method, padding_value
         As :func:`convcli.conv2d` (PyTorch semantics, every padding mode at the global
         borders, ``'same'`` with the odd extra row/column at the bottom/right). ``method``
         is used for every block (``'auto'``: the planner's choice for the call).
+    nan_policy, mask
+        As :func:`convcli.conv2d`; ``mask`` may be a NumPy or Dask array (padded and
+        chunked with the input). ``'raise'`` counts the NaN samples when the graph is
+        built (one pass over the input).
 
     Returns
     -------
@@ -99,11 +109,33 @@ def conv2d(
             f"the dask array's shape {x.shape} has unknown sizes; call "
             "array.compute_chunk_sizes() before convcli.engine.dask.conv2d"
         )
+    policy = _missing.check_nan_policy(nan_policy)
     _, w, b, geometry, unbatched = prepare(
-        _stand_in(x), weight, bias, stride, padding, dilation, groups, padding_mode, method
+        _stand_in(x),
+        weight,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        padding_mode,
+        method,
+        padding_value,
     )
+    lost = None
+    if mask is not None:  # True where missing: the zeros padding adds valid samples
+        m = mask if isinstance(mask, da.Array) else da.asarray(mask)
+        _missing.mask_4d(
+            _stand_in(m, keep_dtype=True), x.shape, unbatched
+        )  # validates shape, dtype
+        lost = ~da.broadcast_to(m, x.shape)
     if unbatched:
         x = x[None]
+        lost = None if lost is None else lost[None]
+    if policy == "raise":
+        count = int(da.isnan(x).sum().compute()) if x.dtype.kind == "f" else 0
+        masked = 0 if lost is None else int(lost.sum().compute())
+        _missing.refuse_counts(count, masked)
     x = x.astype(w.dtype).rechunk({1: -1})
     top, bottom, left, right = geometry.pads
     (eh, ew), (sh, sw), (ho, wo) = geometry.extent_hw, geometry.stride, geometry.out_hw
@@ -112,9 +144,16 @@ def conv2d(
     # Block boundaries follow the input's (shifted by the padding before it).
     h_chunks = _plan_chunks(x.chunks[2], top, need_h, eh, sh)
     w_chunks = _plan_chunks(x.chunks[3], left, need_w, ew, sw)
-    x = _pad_axis(x, 2, top, bottom, geometry.padding_mode)[:, :, :need_h]
-    x = _pad_axis(x, 3, left, right, geometry.padding_mode)[:, :, :, :need_w]
+    mode, value = geometry.padding_mode, geometry.padding_value
+    x = _pad_axis(x, 2, top, bottom, mode, value)[:, :, :need_h]
+    x = _pad_axis(x, 3, left, right, mode, value)[:, :, :, :need_w]
     x = x.rechunk({2: h_chunks, 3: w_chunks})
+    arrays, depth = [x], {0: 0, 1: 0, 2: (0, eh - 1), 3: (0, ew - 1)}
+    if lost is not None:
+        lost = lost.rechunk({0: x.chunks[0], 1: -1})
+        lost = _pad_axis(lost, 2, top, bottom, geometry.padding_mode)[:, :, :need_h]
+        lost = _pad_axis(lost, 3, left, right, geometry.padding_mode)[:, :, :, :need_w]
+        arrays.append(lost.rechunk(x.chunks))
     out_chunks = (
         x.chunks[0],
         (geometry.out_channels,),
@@ -123,8 +162,8 @@ def conv2d(
     )
     out = da.map_overlap(
         _conv_block,
-        x,
-        depth={0: 0, 1: 0, 2: (0, eh - 1), 3: (0, ew - 1)},
+        *arrays,
+        depth=[depth] * len(arrays),
         boundary="none",
         trim=False,
         allow_rechunk=False,
@@ -137,14 +176,15 @@ def conv2d(
         dilation=geometry.dilation,
         groups=geometry.groups,
         method=geometry.method,
+        nan_policy="propagate" if policy == "raise" else policy,
     )
     return out[0] if unbatched else out
 
 
-def _conv_block(block, weight, bias, stride, dilation, groups, method):
+def _conv_block(block, *lost, weight, bias, stride, dilation, groups, method, nan_policy):
     """The in-memory conv2d, without padding, of one block plus the halo after it, on one
-    engine thread: Dask already runs a block per core."""
-    from convcli.engine._strips import threads_in_this_thread
+    engine thread: Dask already runs a block per core. ``lost``: the block of the padded
+    missing-sample mask, if any."""
 
     with threads_in_this_thread(1):
         return _conv2d_memory(
@@ -156,34 +196,39 @@ def _conv_block(block, weight, bias, stride, dilation, groups, method):
             dilation=dilation,
             groups=groups,
             method=method,
+            nan_policy=nan_policy,
+            mask=~lost[0] if lost else None,
         )
 
 
-def _stand_in(x) -> np.ndarray:
+def _stand_in(x, keep_dtype: bool = False) -> np.ndarray:
     """A zero-memory array with ``x``'s shape that :func:`prepare` validates without copying.
 
     A real input dtype is replaced by its working dtype, so ``prepare`` does not cast (which
     would allocate the full array); another dtype is kept, so ``prepare`` refuses it with
     its own message.
     """
+    if keep_dtype:
+        return np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
     dtype = np.dtype(x.dtype)
     if dtype.kind in "biuf":
         dtype = np.float64 if dtype == np.float64 else np.float32
     return np.broadcast_to(np.zeros((), dtype=dtype), x.shape)
 
 
-def _pad_axis(x, axis: int, before: int, after: int, mode: str):
+def _pad_axis(x, axis: int, before: int, after: int, mode: str, value: float = 0.0):
     """Pad ``x`` along ``axis`` in convcli padding ``mode``, for any padding size.
 
     The padded samples read the input samples the engine's :func:`source_indices` names
     (the in-memory padding's meaning); they are built from runs of those indices: forward
-    slices, reversed slices, and one sample repeated.
+    slices, reversed slices, and one sample repeated; ``zeros`` fills ``value``.
     """
     if not (before or after):
         return x
     n = x.shape[axis]
     if mode == "zeros":
-        head, tail = [_zeros_along(x, axis, before)], [_zeros_along(x, axis, after)]
+        head = [_full_along(x, axis, before, value)]
+        tail = [_full_along(x, axis, after, value)]
     else:
         head = _take_runs(x, axis, source_indices(range(-before, 0), n, mode))
         tail = _take_runs(x, axis, source_indices(range(n, n + after), n, mode))
@@ -191,10 +236,10 @@ def _pad_axis(x, axis: int, before: int, after: int, mode: str):
     return da.concatenate(pieces, axis=axis)
 
 
-def _zeros_along(x, axis: int, length: int):
+def _full_along(x, axis: int, length: int, value: float):
     shape = x.shape[:axis] + (length,) + x.shape[axis + 1 :]
     chunks = x.chunks[:axis] + ((length,),) + x.chunks[axis + 1 :]
-    return da.zeros(shape, dtype=x.dtype, chunks=chunks)
+    return da.full(shape, value, dtype=x.dtype, chunks=chunks)
 
 
 def _take_runs(x, axis: int, index: np.ndarray) -> list:

@@ -7,21 +7,28 @@ image held as arrays. It owns:
 - :func:`filter_image` / :func:`filter_frame`: one frame through the chain (``_frame``), the
   responses of kernels and banks (``_responses``), sample levels and output maps (``_levels``);
 - :func:`filter_frame_by_rows`: the same result band by band (``_bands``);
-- :func:`preview_sheet`: the contact sheet of ``convcli preview`` (``_preview``).
+- :func:`preview_sheet`: the contact sheet of ``convcli preview`` (``_preview``);
+- :func:`load_kernel`: the kernel registry's, with image kernels readable (``_kernel_images``).
 
 No file I/O lives here: reading and writing is :mod:`convcli.images`, one file to another is
 :mod:`convcli.batch`.
 """
 
+from convcli.filtering import _kernel_images  # noqa: F401  (installs the image-kernel reader)
 from convcli.filtering._bands import filter_frame_by_rows
-from convcli.filtering._frame import FilterOptions, as_kernels, filter_frame, filter_image
+from convcli.filtering._frame import as_kernels, filter_frame, filter_image
+from convcli.filtering._options import FilterOptions
 from convcli.filtering._preview import preview_sheet
+from convcli.filtering._responses import chain_weights
+from convcli.kernels import load_kernel  # with the image-kernel reader installed
 
 __all__ = [
     "FilterOptions",
     "as_kernels",
+    "chain_weights",
     "filter_frame",
     "filter_frame_by_rows",
     "filter_image",
+    "load_kernel",
     "preview_sheet",
 ]

@@ -21,11 +21,12 @@ frame's global min and max).
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 
-from convcli.engine._strips import run_tasks
 from convcli.filtering._frame import FilterOptions, filter_frame
+from convcli.parallel import run_tasks
 
 #: Samples (rows x width x channels) in one band's float working copy.
 BAND_SAMPLES = 1 << 21
@@ -53,10 +54,13 @@ def _banded(opts: FilterOptions) -> bool:
         and opts.stride == (1, 1)
         and opts.padding_mode != "circular"
         and opts.output_map != "normalize"
+        and opts.nan_policy != "raise"  # its message counts the whole frame's missing samples
     )
 
 
-def filter_frame_by_rows(frame, kernels, layout, opts: FilterOptions, name: str = "the image"):
+def filter_frame_by_rows(
+    frame, kernels, layout, opts: FilterOptions, name: str = "the image", mask=None
+):
     """:func:`~convcli.filtering._frame.filter_frame` computed band by band; same arguments and result.
 
     Examples
@@ -80,16 +84,17 @@ def filter_frame_by_rows(frame, kernels, layout, opts: FilterOptions, name: str 
     reach = chain_reach(kernels, opts)
     step = band_rows(frame.shape[1], channels, reach)
     if not _banded(opts) or height <= step + 2 * reach:
-        return filter_frame(frame, kernels, layout, opts, name)
+        return filter_frame(frame, kernels, layout, opts, name, mask=mask)
     bands = [(r0, min(height, r0 + step)) for r0 in range(0, height, step)]
 
     def run(band_range):  # one band: its result rows and their layout
         r0, r1 = band_range
         a, b = max(0, r0 - reach), min(height, r1 + reach)
-        band, band_layout = filter_frame(frame[a:b], kernels, layout, opts, name)
+        band_mask = mask[a:b] if isinstance(mask, np.ndarray) else mask  # a band's own rows
+        band, band_layout = filter_frame(frame[a:b], kernels, layout, opts, name, band_mask)
         return band[r0 - a : r1 - a], band_layout
 
-    lock, result = threading.Lock(), {}
+    lock, result = threading.Lock(), dict[str, Any]()
 
     def fill(band_range):
         rows, band_layout = run(band_range)

@@ -23,22 +23,20 @@ File handling (reading, writing, frames, metadata) is in :mod:`convcli.batch._jo
 
 from __future__ import annotations
 
-import numbers
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 
-from convcli.engine._conv import int_pair
 from convcli.errors import KernelError, ParameterError
+from convcli.filtering import _missing
 from convcli.filtering._levels import (
-    DEPTHS,
-    OUTPUT_MAPS,
     map_output,
     max_value,
     output_dtype,
     to_working,
     working_float,
 )
+from convcli.filtering._options import FilterOptions
 from convcli.filtering._responses import (
     affine,
     check_range,
@@ -49,109 +47,18 @@ from convcli.filtering._responses import (
     weight_of,
 )
 from convcli.images._data import LAYOUT_BY_CHANNELS  # layout guessed from the channel count
-
-#: What ``channel_mode`` accepts.
-CHANNEL_MODES = ("per-channel", "cross")
-#: What ``alpha`` accepts.
-ALPHA_MODES = ("premultiply", "preserve", "channel")
-
-
-def _choice(name: str, value, accepted) -> None:
-    if value not in accepted:
-        raise ParameterError(f"{name} {value!r} is not understood; accepted: {', '.join(accepted)}")
-
-
-@dataclass(frozen=True)
-class FilterOptions:
-    """Everything :func:`filter_image` needs besides the image and the kernels.
-
-    Validated and normalized on construction (a :class:`ParameterError` names the option
-    and the accepted values). Picklable, so a batch layer can send it to worker processes.
-
-    Attributes
-    ----------
-    padding_mode : str
-        Border mode (``reflect`` by default; any name :func:`convcli.conv2d` accepts).
-    padding : 'same', 'valid', int or (int, int)
-        ``same`` keeps the size at stride 1 (see the module docstring for strides > 1).
-    stride, dilation : int or (int, int)
-    normalize : bool or None
-        Divide each kernel by its sum; None uses each kernel's own ``normalize``.
-    channel_mode : {'per-channel', 'cross'}
-        How a 2-D kernel meets the channels.
-    alpha : {'premultiply', 'preserve', 'channel'} or None
-        None: ``premultiply`` when every kernel is a plain 2-D kernel whose weights sum to a
-        positive value (a blur, a sharpen), else ``preserve``, or ``channel`` when a 4-D
-        kernel is in the chain.
-    output_map : {'clip', 'abs', 'normalize', 'offset'}
-    scale, offset : float
-        ``scale * x + offset`` before the output map, in output grey levels.
-    depth : {'8', '16', '32f'} or None
-        Output sample type; None keeps the input's.
-    """
-
-    padding_mode: str = "reflect"
-    padding: str | int | tuple[int, int] = "same"
-    stride: int | tuple[int, int] = 1
-    dilation: int | tuple[int, int] = 1
-    normalize: bool | None = None
-    channel_mode: str = "per-channel"
-    alpha: str | None = None
-    output_map: str = "clip"
-    scale: float = 1.0
-    offset: float = 0.0
-    depth: str | None = None
-
-    def __post_init__(self):
-        from convcli.engine._padding import normalize_padding_mode
-
-        fix = object.__setattr__
-        fix(self, "padding_mode", normalize_padding_mode(self.padding_mode))
-        if isinstance(self.padding, str):
-            _choice("padding", self.padding.lower(), ("same", "valid"))
-            fix(self, "padding", self.padding.lower())
-        else:
-            fix(self, "padding", int_pair(self.padding, "padding", 0))
-        fix(self, "stride", int_pair(self.stride, "stride", 1))
-        fix(self, "dilation", int_pair(self.dilation, "dilation", 1))
-        if self.normalize not in (None, True, False):
-            raise ParameterError(f"normalize must be True, False or None, got {self.normalize!r}")
-        _choice("channel mode", self.channel_mode, CHANNEL_MODES)
-        if self.alpha is not None:
-            _choice("alpha mode", self.alpha, ALPHA_MODES)
-        _choice("output map", self.output_map, OUTPUT_MAPS)
-        for name in ("scale", "offset"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not np.isfinite(value):
-                raise ParameterError(f"{name} must be a finite number, got {value!r}")
-            fix(self, name, float(value))
-        if self.depth is not None:
-            fix(self, "depth", str(self.depth).lower())
-            _choice("depth", self.depth, tuple(DEPTHS))
-
-    @classmethod
-    def from_kwargs(cls, **options) -> FilterOptions:
-        """Build from keyword options, refusing unknown names with the accepted list."""
-        known = cls.__dataclass_fields__
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise ParameterError(
-                f"unknown filter option(s) {', '.join(unknown)}; accepted: {', '.join(known)}"
-            )
-        return cls(**options)
+from convcli.kernels import load_kernel
+from convcli.kernels._kernel import Kernel
 
 
 def as_kernels(kernels) -> tuple:
     """A Kernel, a weight array, a spec string or a sequence of them, as a tuple of Kernels."""
-    from convcli.kernels._kernel import Kernel
 
     if isinstance(kernels, (Kernel, str, np.ndarray)):
         kernels = [kernels]
     result = []
     for item in kernels:
         if isinstance(item, str):
-            from convcli.kernels import load_kernel
-
             item = load_kernel(item)
         elif isinstance(item, np.ndarray):
             item = Kernel(name="array", weight=item, source="array")
@@ -165,7 +72,7 @@ def as_kernels(kernels) -> tuple:
     return tuple(result)
 
 
-def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.ndarray:
+def filter_image(array, kernels, *, layout: str | None = None, mask=None, **options) -> np.ndarray:
     """Filter one image with a chain of kernels: the in-memory core of ``convcli apply``.
 
     Parameters
@@ -182,10 +89,14 @@ def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.
         arbitrary channels); a final ``A`` marks alpha. Default: from the channel count
         (1 ``L``, 2 ``LA``, 3 ``RGB``, 4 ``RGBA``, else ``''``): pass ``layout='CMYK'``
         for CMYK.
+    mask : ndarray of bool or 'alpha', optional
+        ``(H, W)``, True = valid sample (False: missing, as NaN and ``nodata``); ``'alpha'``:
+        the alpha channel's zeros are the missing samples (alpha is kept as it is).
     **options
         The fields of :class:`FilterOptions`: ``padding_mode``, ``padding``, ``stride``,
         ``dilation``, ``normalize``, ``channel_mode``, ``alpha``, ``output_map``,
-        ``scale``, ``offset``, ``depth``.
+        ``scale``, ``offset``, ``depth``, ``padding_value``, ``convolve``, ``nan_policy``,
+        ``nodata``, ``preserve_missing``.
 
     Returns
     -------
@@ -221,7 +132,7 @@ def filter_image(array, kernels, *, layout: str | None = None, **options) -> np.
     array([[128, 108]], dtype=uint8)
     """
     opts = FilterOptions.from_kwargs(**options)
-    out, _ = filter_frame(array, as_kernels(kernels), layout, opts)
+    out, _ = filter_frame(array, as_kernels(kernels), layout, opts, mask=mask)
     return out
 
 
@@ -246,11 +157,12 @@ def _premultiply_problem(kernel, opts: FilterOptions) -> str | None:
     return None
 
 
-def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the image"):
+def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the image", mask=None):
     """Filter one frame; returns ``(result, layout of the result)``.
 
     ``kernels`` is a tuple of :class:`~convcli.kernels._kernel.Kernel`, ``opts`` a
-    :class:`FilterOptions`, ``name`` how error messages call the image.
+    :class:`FilterOptions`, ``name`` how error messages call the image, ``mask`` as
+    :func:`filter_image`'s.
     """
     frame = np.asarray(array)
     squeeze = frame.ndim == 2
@@ -268,12 +180,38 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
         )
     out_dtype = output_dtype(frame.dtype, opts.depth)
     top = max_value(out_dtype)
+    if opts.convolve:
+        kernels = tuple(kernel.flipped() for kernel in kernels)
+    if opts.padding_value:  # from the input's grey levels to the working ones (as to_working)
+        ratio = top / max_value(frame.dtype)
+        opts = replace(opts, padding_value=opts.padding_value * ratio)
     x = to_working(np.moveaxis(frame, 2, 0), out_dtype, working_float(frame.dtype, out_dtype))
+    handle_missing = _missing.active(opts, mask)
+    missing = None
+    if handle_missing:
+        if isinstance(mask, str) and not layout.endswith("A"):
+            raise ParameterError(f"--mask alpha needs an image with alpha but {name} has none")
+        alpha_index = channels - 1 if layout.endswith("A") else None
+        missing = _missing.find_missing(frame, opts, mask, alpha_index)
+        if opts.nan_policy == "raise" and missing is not None:
+            _missing.refuse(missing, name)
+        _missing.check_kernels(kernels, opts)
+        if missing is not None:
+            x[missing] = 0  # for the range check; NaN below
     check_range(kernels, x, opts, name, out_dtype)
+    if missing is not None:
+        x[missing] = np.nan
 
     alpha_mode = "channel"
     if layout.endswith("A"):
         alpha_mode = opts.alpha or default_alpha(kernels, opts)
+        if handle_missing and (isinstance(mask, str) or alpha_mode == "premultiply"):
+            if opts.alpha not in (None, "preserve"):
+                raise ParameterError(
+                    f"--alpha {opts.alpha} cannot be used with missing samples (--nodata, "
+                    "--mask, --nan-policy); use --alpha preserve"
+                )
+            alpha_mode = "preserve"  # colour*alpha would mix the holes into alpha
     if alpha_mode == "premultiply":
         for kernel in kernels:
             problem = _premultiply_problem(kernel, opts)
@@ -293,9 +231,17 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
             colour = _check_channels(kernel, colour, colour_layout, name, split, layout)
             filtered = response(kernel, colour, opts)
             if alpha is not None:
-                alpha = resample_like(alpha, kernel_hw(kernel), opts)
+                # a constant border is opaque
+                opaque = replace(opts, padding_value=top) if opts.padding_value else opts
+                alpha = resample_like(alpha, kernel_hw(kernel), opaque)
             colour = affine(kernel, filtered)
+    gone = None
+    if handle_missing:
+        kept = None if missing is None else (missing[:-1] if split else missing)
+        gone = _missing.output_missing(colour, kept, kernels, opts)
     out = map_output(colour, out_dtype, opts.output_map, opts.scale, opts.offset)
+    if gone is not None:
+        _missing.represent(out, gone, opts, out_dtype, name, isinstance(mask, str))
     out_layout = _result_layout(colour_layout, frame.shape[2] - split, out.shape[0])
     if alpha is not None:
         alpha_out = map_output(alpha, out_dtype)
@@ -342,7 +288,12 @@ def _premultiplied_step(kernel, colour, alpha, opts, top):
     convolutions use a method whose error is relative to each sample (no FFT).
     """
     stacked = np.concatenate([colour * (alpha / top), alpha])
-    if opts.channel_mode == "cross":
+    if opts.padding_value:
+        # a constant border is opaque: colour the value, alpha full
+        opaque = replace(opts, padding_value=top)
+        colour_f = response(kernel, stacked[:-1], opts, precise=True)
+        alpha_f = response(kernel, stacked[-1:], opaque, precise=True)
+    elif opts.channel_mode == "cross":
         colour_f = response(kernel, stacked[:-1], opts, precise=True)
         alpha_f = response(kernel, stacked[-1:], opts, precise=True)
     else:

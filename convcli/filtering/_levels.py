@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from convcli.choices import DEPTHS, OUTPUT_MAPS, choice_message
 from convcli.errors import ParameterError
 
-#: What ``--output-map`` accepts.
-OUTPUT_MAPS = ("clip", "abs", "normalize", "offset")
-
-#: What ``--depth`` accepts, and the dtype each one means.
-DEPTHS = {"8": np.dtype(np.uint8), "16": np.dtype(np.uint16), "32f": np.dtype(np.float32)}
+#: The dtype each ``--depth`` means.
+DEPTH_DTYPES: dict[str, np.dtype] = dict(
+    zip(DEPTHS, (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32)), strict=True)
+)
 
 
 def max_value(dtype) -> float:
@@ -58,9 +58,9 @@ def output_dtype(input_dtype, depth: str | None = None) -> np.dtype:
         max_value(dtype)  # refuses what convcli cannot map
         return dtype
     key = str(depth).lower()
-    if key not in DEPTHS:
-        raise ParameterError(f"depth {depth!r} is not understood; accepted: {', '.join(DEPTHS)}")
-    return DEPTHS[key]
+    if key not in DEPTH_DTYPES:
+        raise ParameterError(choice_message("depth", depth, DEPTHS))
+    return DEPTH_DTYPES[key]
 
 
 def working_float(*dtypes) -> np.dtype:
@@ -184,9 +184,9 @@ def map_output(
 
 def _stretch(v: np.ndarray, top: float) -> np.ndarray:
     """min..max of ``v`` to 0..top; a constant (or empty) array to 0."""
-    if v.size == 0:
+    if v.size == 0 or np.isnan(v).all():
         return v
-    lo, hi = float(np.min(v)), float(np.max(v))
+    lo, hi = float(np.nanmin(v)), float(np.nanmax(v))  # missing samples (NaN) left out
     if not hi > lo:
         return np.zeros_like(v)
     return (v - lo) * (top / (hi - lo))

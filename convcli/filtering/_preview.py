@@ -6,9 +6,12 @@ sheet needs no font library and is byte-identical on every machine.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from convcli._text import LABEL
+from convcli.filtering._frame import as_kernels, filter_frame
 from convcli.filtering._levels import map_output, to_working
 
 BACKGROUND = 255
@@ -121,10 +124,6 @@ def preview_sheet(frame, layout, kernels, labels, options, columns: int = 4) -> 
     >>> preview_sheet(img, "L", [np.ones((3, 3)) / 9], ["box"], FilterOptions()).shape
     (47, 84, 3)
     """
-    import dataclasses
-
-    from convcli.filtering._frame import as_kernels, filter_frame
-
     options = dataclasses.replace(options, depth="8")
     tiles = [to_display(frame, layout)]
     for kernel, label in zip(as_kernels(kernels), labels, strict=True):

@@ -6,14 +6,14 @@ Used by :mod:`convcli.filtering._frame`. Works on ``(C, H, W)`` float arrays and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
+from convcli.engine import conv2d, pad_spatial, same_pads
 from convcli.errors import ImageError, KernelError, ParameterError
-
-if TYPE_CHECKING:
-    from convcli.filtering._frame import FilterOptions
+from convcli.filtering._options import FilterOptions
+from convcli.kernels import Kernel
 
 
 def label(kernel) -> str:
@@ -60,6 +60,15 @@ def weight_of(kernel, opts: FilterOptions) -> np.ndarray:
     return w / sums
 
 
+def chain_weights(kernels: Iterable[Kernel]) -> Iterator[np.ndarray]:
+    """Every weight of a chain (bank members included) as a 4-D float32 array: what the
+    engine may be asked to plan for (see :func:`convcli.engine.preload_fft`)."""
+    for kernel in kernels:
+        for member in kernel.members or (kernel,):
+            w = np.asarray(member.weight, np.float32)
+            yield w if w.ndim == 4 else w.reshape(1, 1, *w.shape[-2:])
+
+
 def response(kernel, x, opts: FilterOptions, precise: bool = False) -> np.ndarray:
     """The linear response of ``kernel`` (a bank: its combined members) to ``x`` (C, H, W);
     ``precise``: see :func:`convolve`."""
@@ -98,7 +107,7 @@ def check_range(kernels, x, opts: FilterOptions, name: str = "the image", out_dt
     --------
     >>> import numpy as np
     >>> from convcli.kernels._kernel import Kernel
-    >>> from convcli.filtering._frame import FilterOptions
+    >>> from convcli.filtering import FilterOptions
     >>> x = np.full((1, 4, 4), 255, np.float32)
     >>> check_range([Kernel("box", np.ones((3, 3)) / 9)], x, FilterOptions())
     >>> check_range([Kernel("huge", np.full((1, 2), 1e37))], x, FilterOptions())
@@ -175,7 +184,12 @@ def combine(responses, how: str, name: str = "'bank'") -> np.ndarray:
     stack = np.stack(responses)
     if how == "magnitude":
         return np.sqrt(np.sum(stack * stack, axis=0))
-    ops = {"max": np.max, "min": np.min, "sum": np.sum, "mean": np.mean}
+    ops: dict[str, Callable[..., np.ndarray]] = {
+        "max": np.max,
+        "min": np.min,
+        "sum": np.sum,
+        "mean": np.mean,
+    }
     if how not in ops:
         raise KernelError(f"bank {name} has combine {how!r}; accepted: magnitude, {', '.join(ops)}")
     return ops[how](stack, axis=0)
@@ -186,20 +200,17 @@ def pads_for(size, opts: FilterOptions) -> tuple[int, int, int, int]:
 
     Examples
     --------
-    >>> from convcli.filtering._frame import FilterOptions
+    >>> from convcli.filtering import FilterOptions
     >>> pads_for((3, 4), FilterOptions())
     (1, 1, 1, 2)
-    >>> pads_for((3, 3), FilterOptions(padding=(2, 0), stride=2))
+    >>> pads_for((3, 3), FilterOptions.from_kwargs(padding=(2, 0), stride=2))
     (2, 2, 0, 0)
     """
     if opts.padding == "valid":
         return (0, 0, 0, 0)
-    if opts.padding == "same":
-        pads = []
-        for d, k in zip(opts.dilation, size, strict=True):
-            total = d * (k - 1)
-            pads += [total // 2, total - total // 2]  # extra at the bottom/right, as PyTorch
-        return tuple(pads)
+    if opts.padding == "same":  # with a stride too: the stride-1 result is sampled
+        return same_pads(size, opts.dilation)
+    assert not isinstance(opts.padding, str)  # normalised: 'same', 'valid' or a pair
     ph, pw = opts.padding
     return (ph, ph, pw, pw)
 
@@ -207,18 +218,19 @@ def pads_for(size, opts: FilterOptions) -> tuple[int, int, int, int]:
 def convolve(x, w4, bias, groups, opts: FilterOptions, precise: bool = False) -> np.ndarray:
     """conv2d of ``x`` (C, H, W) with ``w4`` under ``opts``' padding, stride and dilation;
     ``precise`` keeps every sample's error relative to itself (no FFT)."""
-    from convcli.engine import conv2d
-
     return conv2d(
         x,
         w4,
         bias,
         padding=pads_for(w4.shape[-2:], opts),
         padding_mode=opts.padding_mode,
+        padding_value=opts.padding_value,
         stride=opts.stride,
         dilation=opts.dilation,
         groups=groups,
         method="precise" if precise else "auto",
+        # "raise" was checked on the whole image by filter_frame
+        nan_policy="omit" if opts.nan_policy == "omit" else "propagate",
     )
 
 
@@ -229,16 +241,14 @@ def resample_like(plane, size, opts: FilterOptions) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from convcli.filtering._frame import FilterOptions
+    >>> from convcli.filtering import FilterOptions
     >>> a = np.arange(12.0).reshape(1, 3, 4)
-    >>> resample_like(a, (3, 3), FilterOptions(stride=2))
+    >>> resample_like(a, (3, 3), FilterOptions.from_kwargs(stride=2))
     array([[[ 0.,  2.],
             [ 8., 10.]]])
     """
-    from convcli.engine import pad_spatial
-
     pads = pads_for(size, opts)
-    padded = pad_spatial(plane, pads, opts.padding_mode)
+    padded = pad_spatial(plane, pads, opts.padding_mode, opts.padding_value)
     (sh, sw), (dh, dw) = opts.stride, opts.dilation
     kh, kw = size
     ho = (padded.shape[-2] - dh * (kh - 1) - 1) // sh + 1

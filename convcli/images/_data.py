@@ -7,16 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Format name -> file extensions (lower case, the first one is the usual one).
-FORMATS: dict[str, tuple[str, ...]] = {
-    "PNG": (".png", ".apng"),
-    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
-    "TIFF": (".tif", ".tiff"),
-    "BMP": (".bmp", ".dib"),
-    "WEBP": (".webp",),
-    "GIF": (".gif",),
-    "NPY": (".npy",),
-}
+from convcli.choices import FORMATS
 
 _BY_EXTENSION = {ext: name for name, exts in FORMATS.items() for ext in exts}
 
@@ -76,7 +67,9 @@ class ImageData:
         (informative: the frames are already expanded).
     metadata : dict
         What is written back: ``"icc_profile"`` (bytes), ``"exif"`` (bytes), ``"dpi"``
-        (pair of floats), ``"durations"`` (ms per frame), ``"loop"`` (int, 0 = forever).
+        (pair of floats), ``"durations"`` (ms per frame), ``"loop"`` (int, 0 = forever),
+        ``"geotiff"`` (GeoTIFF tags, :mod:`convcli.images._geotiff`), ``"nodata"`` (float,
+        a TIFF's ``GDAL_NODATA``).
 
     Examples
     --------

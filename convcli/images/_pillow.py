@@ -12,12 +12,20 @@ import warnings
 import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
+from convcli.choices import FORMATS
 from convcli.errors import ImageError
+from convcli.images import _cstderr as cstderr
+from convcli.images._gif import palette_frame
 
 # Pillow logs some refusals (a TIFF's absurd samples per pixel) before raising; Python
 # prints them to stderr when the application has not configured logging. The exception
 # that follows becomes convcli's one-line error.
 logging.getLogger("PIL").addHandler(logging.NullHandler())
+
+#: What the refusal of an unknown file lists: PNG, JPEG, TIFF, BMP, WebP, GIF or .npy.
+_SHOWN = {"WEBP": "WebP", "NPY": ".npy"}
+_READABLE = ", ".join(_SHOWN.get(f, f) for f in list(FORMATS)[:-1])
+_READABLE += " or " + _SHOWN.get(list(FORMATS)[-1], list(FORMATS)[-1])
 
 # Pillow mode of a decoded frame -> the mode convcli keeps (before reading it into an array).
 _KEPT = {
@@ -112,8 +120,7 @@ def open_image(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
                 "or corrupt; re-export or re-download it"
             ) from None
         raise ImageError(
-            f"cannot read {name}: not an image convcli can read "
-            "(PNG, JPEG, TIFF, BMP, WebP, GIF or .npy)"
+            f"cannot read {name}: not an image convcli can read ({_READABLE})"
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"cannot read {name}: corrupt or unsupported image ({exc})") from None
@@ -135,6 +142,7 @@ def kept_mode(frame: Image.Image, name: str) -> str:
     """The mode convcli reads ``frame`` as: palette expanded, 1-bit as L, I;16* as I;16."""
     if frame.mode in ("P", "PA"):
         transparent = frame.mode == "PA" or "transparency" in frame.info
+        assert frame.palette is not None  # a P or PA image has one
         transparent = transparent or frame.palette.mode == "RGBA"
         grey = _grey_palette(frame)
         return ("L" if grey else "RGB") + ("A" if transparent else "")
@@ -151,6 +159,7 @@ def kept_mode(frame: Image.Image, name: str) -> str:
 
 def _grey_palette(frame: Image.Image) -> bool:
     """True when every palette entry the frame uses is a grey (R = G = B)."""
+    assert frame.palette is not None  # only asked of P and PA images
     palette = np.frombuffer(frame.palette.tobytes(), np.uint8)
     step = len(frame.palette.mode)
     entries = palette[: len(palette) // step * step].reshape(-1, step)
@@ -210,7 +219,6 @@ def read_frames(image: Image.Image, name: str, max_pixels: int | None = None):
 
     Every frame is held to ``max_pixels`` (as :func:`open_image`) before it is decoded.
     """
-    from convcli.images import _cstderr as cstderr
 
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     images, durations = [], []
@@ -234,7 +242,7 @@ def read_frames(image: Image.Image, name: str, max_pixels: int | None = None):
     mode = common_mode(modes, name)
     frames = [to_array(frame, mode) for frame in images]
     if len(frames) > 1:
-        frames, mode = _narrowed(frames, mode, modes[0], image.format)
+        frames, mode = _narrowed(frames, mode, modes[0], image.format or "")
     metadata = metadata_of(image)
     if len(images) > 1 or image.format in ("GIF", "WEBP") and durations[0] is not None:
         if all(d is not None for d in durations):
@@ -252,7 +260,7 @@ _EXIF_IFDS = (0x8769, 0x8825)  # Exif and GPS sub-directories
 def metadata_of(image: Image.Image) -> dict:
     """ICC profile, EXIF (bytes, as Pillow gives them) and DPI of an opened image."""
     info = image.info
-    metadata = {}
+    metadata: dict[str, object] = {}
     for key in ("icc_profile", "exif"):
         if info.get(key):
             metadata[key] = bytes(info[key])
@@ -260,7 +268,7 @@ def metadata_of(image: Image.Image) -> dict:
         exif = _tiff_exif(image)
         if exif:
             metadata["exif"] = exif
-    if "dpi" in info and (image.format != "TIFF" or 282 in image.tag_v2):
+    if "dpi" in info and (image.format != "TIFF" or 282 in getattr(image, "tag_v2", {})):
         metadata["dpi"] = tuple(float(v) for v in info["dpi"])
     return metadata
 
@@ -300,7 +308,6 @@ def from_array(array: np.ndarray, layout: str) -> Image.Image:
 
 def save(image, stream, fmt: str, quality: int | None, compress_level: int | None = None) -> None:
     """Encode ``image`` (an ImageData Pillow can hold) as ``fmt`` into ``stream``."""
-    from convcli.images._gif import palette_frame
 
     if fmt == "GIF":
         pictures = [palette_frame(frame, image.layout) for frame in image.frames]

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
+from typing import BinaryIO
+
+from PIL import Image
+
+from convcli.images import _npy as npy
+from convcli.images import _pillow as pillow_io
+from convcli.images import _tiff as tiff
 from convcli.images._data import LAYOUT_BY_CHANNELS, ImageData
 from convcli.images._sources import describe, read_all
+from convcli.images.png import _chunks as png16
+from convcli.images.png import _codec as png_fast
 
 
-def read_image(source, *, max_pixels: int | None = None) -> ImageData:
+def read_image(
+    source: str | os.PathLike[str] | BinaryIO, *, max_pixels: int | None = None
+) -> ImageData:
     """Read an image file or stream into arrays, keeping what a round trip needs.
 
     Parameters
@@ -44,14 +56,6 @@ def read_image(source, *, max_pixels: int | None = None) -> ImageData:
     >>> image.format, image.layout, image.frames[0].shape, int(image.frames[0][0, 0, 0])
     ('PNG', 'L', (2, 3, 1), 7)
     """
-    from PIL import Image
-
-    from convcli.images import _npy as npy
-    from convcli.images import _pillow as pillow_io
-    from convcli.images import _tiff as tiff
-    from convcli.images.png import _chunks as png16
-    from convcli.images.png import _codec as png_fast
-
     name = describe(source)
     data = read_all(source, name)
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
@@ -73,7 +77,7 @@ def read_image(source, *, max_pixels: int | None = None) -> ImageData:
         return ImageData([array], layout, "PNG", image.mode, pillow_io.metadata_of(image))
     mode = image.mode  # of the first frame: reading the others moves on
     frames, layout, metadata = pillow_io.read_frames(image, name, max_pixels)
-    fmt = "JPEG" if image.format == "MPO" else image.format
+    fmt = "JPEG" if image.format == "MPO" else image.format or ""
     if fmt == "JPEG":
         frames = frames[:1]  # MPO: the main picture; the others are previews or views
     return ImageData(frames, layout, fmt, mode, metadata)

@@ -7,6 +7,7 @@ import os
 import stat
 import tempfile
 
+from convcli import _memory
 from convcli.errors import ImageError
 
 
@@ -67,9 +68,8 @@ def read_all(source, name: str) -> bytes:
     several times its size), such as ``/dev/zero`` or an endless pipe, is refused as soon as
     that is known, without reading it all.
     """
-    from convcli._memory import available_memory
 
-    memory = available_memory()
+    memory = _memory.available_memory()
     limit = None if memory is None else memory // 4
     try:
         if is_path(source):
@@ -78,6 +78,7 @@ def read_all(source, name: str) -> bytes:
         else:
             data = _read_bounded(source, limit)
         if data is None:
+            assert limit is not None  # only a bounded read gives up
             raise ImageError(
                 f"cannot read {name}: it holds more than {limit / 2**30:.3g} GiB, a quarter of "
                 "the memory available, which decoding and filtering it would need (an endless "

@@ -13,6 +13,8 @@ import logging
 import numpy as np
 
 from convcli.errors import ImageError
+from convcli.images._geotiff import extratags, has_geo_tags, read_geo
+from convcli.images._pillow import check_pixels
 
 # tifffile logs what it finds wrong in a damaged file, which Python prints to stderr when
 # the application has not configured logging; convcli reports such a file as one error.
@@ -29,11 +31,13 @@ def is_tiff(data: bytes) -> bool:
 
 def wants_tifffile(data: bytes) -> bool:
     """True for a TIFF whose samples Pillow would reduce or cannot read."""
-    import tifffile
+    import tifffile  # noqa: PLC0415 - lazy: 0.1 s of imports that only TIFF files need
 
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
+            if has_geo_tags(page.tags):  # Pillow would drop them
+                return True
             kind = (page.bitspersample, page.samplesperpixel)
             if int(page.photometric) == 0 and kind[0] > 8:  # Pillow ignores min-is-white
                 return True
@@ -88,7 +92,7 @@ def _unpremultiply(frame: np.ndarray) -> np.ndarray:
 
 
 def _metadata(page) -> dict:
-    metadata = {}
+    metadata: dict[str, object] = {}
     tags = page.tags
     if _ICC in tags:
         metadata["icc_profile"] = bytes(tags[_ICC].value)
@@ -101,14 +105,13 @@ def _metadata(page) -> dict:
             dpi.append(value * 2.54 if per_cm else value)
         if _UNIT not in tags or int(tags[_UNIT].value) != 1:
             metadata["dpi"] = tuple(dpi)
+    metadata.update(read_geo(tags))
     return metadata
 
 
 def decode(data: bytes, name: str, limit: int | None):
     """Every full-resolution page: ``(frames, layout, mode, metadata)``."""
-    import tifffile
-
-    from convcli.images._pillow import check_pixels
+    import tifffile  # noqa: PLC0415 - lazy: 0.1 s of imports that only TIFF files need
 
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
@@ -142,8 +145,11 @@ def decode(data: bytes, name: str, limit: int | None):
     return frames, layout, mode, metadata
 
 
-def pillow_holds(frames: list[np.ndarray], layout: str) -> bool:
-    """True when Pillow can write these frames as TIFF without losing anything."""
+def pillow_holds(frames: list[np.ndarray], layout: str, metadata: dict | None = None) -> bool:
+    """True when Pillow can write these frames (and ``metadata``: GeoTIFF tags and a no-data
+    value need tifffile) as TIFF without losing anything."""
+    if metadata and (metadata.get("geotiff") or metadata.get("nodata") is not None):
+        return False
     dtype = frames[0].dtype
     if dtype == np.uint8:
         return layout in ("L", "LA", "RGB", "RGBA", "CMYK")
@@ -152,11 +158,11 @@ def pillow_holds(frames: list[np.ndarray], layout: str) -> bool:
 
 def encode(frames: list[np.ndarray], layout: str, metadata: dict) -> bytes:
     """A TIFF of every frame (one page each), deflate-compressed, with ICC and DPI."""
-    import tifffile
+    import tifffile  # noqa: PLC0415 - lazy: 0.1 s of imports that only TIFF files need
 
     photometric = {"L": "minisblack", "LA": "minisblack", "RGB": "rgb", "RGBA": "rgb"}
     photometric["CMYK"] = "separated"
-    options = {
+    options: dict[str, object] = {
         "photometric": photometric.get(layout, "minisblack"),
         "planarconfig": "contig" if frames[0].shape[2] > 1 else None,
         "compression": "zlib",
@@ -169,6 +175,8 @@ def encode(frames: list[np.ndarray], layout: str, metadata: dict) -> bytes:
     if metadata.get("dpi"):
         options["resolution"] = tuple(float(v) for v in metadata["dpi"])
         options["resolutionunit"] = "INCH"
+    if extratags(metadata):
+        options["extratags"] = extratags(metadata)
     buffer = io.BytesIO()
     with tifffile.TiffWriter(buffer) as writer:
         for frame in frames:

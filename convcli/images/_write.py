@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+from typing import BinaryIO, Union
 
 import numpy as np
 
 from convcli.errors import ImageError, ParameterError
+from convcli.images import _npy as npy
+from convcli.images import _pillow as pillow_io
+from convcli.images import _tiff as tiff
 from convcli.images._data import FORMATS, LAYOUT_BY_CHANNELS, ImageData, format_for
 from convcli.images._sources import describe, is_path, write_atomic
+from convcli.images.png import _codec as png_fast
+
+#: A path or a writable binary stream.
+Destination = Union[str, "os.PathLike[str]", BinaryIO]
 
 _ACCEPTED = ", ".join(FORMATS)
 _DEPTH_NAME = {
@@ -29,7 +37,7 @@ _CAN = {
 _ICC_SPACE = {"L": b"GRAY", "LA": b"GRAY", "RGB": b"RGB ", "RGBA": b"RGB ", "CMYK": b"CMYK"}
 
 
-def resolve_format(format, dest, image: ImageData) -> str:
+def resolve_format(format: str | None, dest: Destination, image: ImageData) -> str:
     """The format to write: ``format``, else ``dest``'s extension, else ``image.format``.
 
     Examples
@@ -152,7 +160,7 @@ def _convert(array: np.ndarray, source: str, target: str) -> np.ndarray:
     return np.concatenate([np.repeat(array[:, :, :1], 3, axis=2), array[:, :, 1:]], axis=2)
 
 
-def _check_quality(quality) -> None:
+def _check_quality(quality: int | None) -> None:
     if quality is None:
         return
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)):
@@ -163,12 +171,12 @@ def _check_quality(quality) -> None:
 
 def write_image(
     image: ImageData,
-    dest,
+    dest: Destination,
     *,
     format: str | None = None,
     quality: int | None = None,
     compress_level: int | None = None,
-):
+) -> None:
     """Write ``image`` to a path or binary stream, atomically for a path.
 
     Parameters
@@ -225,15 +233,11 @@ write PNG or TIFF to keep them, or reduce the depth (--depth 8)
         del metadata["icc_profile"]  # a CMYK profile cannot describe the RGB it became
     converted = ImageData(frames, layout, fmt, image.mode, metadata)
 
-    def encode(stream):
-        from convcli.images import _npy as npy
-        from convcli.images import _pillow as pillow_io
-        from convcli.images import _tiff as tiff
-        from convcli.images.png import _codec as png_fast
+    def encode(stream: BinaryIO) -> None:
 
         if fmt == "NPY":
             stream.write(npy.encode(frames, name))
-        elif fmt == "TIFF" and not tiff.pillow_holds(frames, layout):
+        elif fmt == "TIFF" and not tiff.pillow_holds(frames, layout, metadata):
             stream.write(tiff.encode(frames, layout, metadata))
         elif fmt == "PNG" and len(frames) == 1:  # animated PNG stays with Pillow
             level = 6 if compress_level is None else compress_level

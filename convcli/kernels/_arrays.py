@@ -18,6 +18,7 @@ import re
 import zipfile
 from pathlib import Path
 from tokenize import TokenError
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from convcli.kernels._checks import (
     check_side,
     parse_number,
 )
+from convcli.kernels._image_kernel import image_kernel, is_image_array
 from convcli.kernels._kernel import Kernel
 
 NPZ_ARRAYS = ("weight", "bias", "groups")
@@ -68,8 +70,11 @@ def _read_npy(open_fp, where: str, label: str, ranks=(2, 4)) -> np.ndarray:
 
 
 def load_npy(path: Path, name: str, where: str) -> Kernel:
-    """A kernel from a ``.npy`` file holding a 2-D or 4-D weight."""
+    """A kernel from a ``.npy`` file holding a 2-D or 4-D weight; a 2-D uint8 or uint16
+    array is a greyscale image (a PSF: scaled to 0..1 and normalized)."""
     weight = _read_npy(lambda: open(path, "rb"), where, "the array")
+    if is_image_array(weight):
+        return image_kernel(weight, name, where, str(path))
     return build_kernel(name, weight, where=where, source=str(path))
 
 
@@ -115,7 +120,7 @@ def save_npz(kernel: Kernel, path) -> None:
     """Write ``weight`` (and ``bias``, ``groups`` when present) as ``.npz``."""
     if kernel.is_bank:
         raise KernelError(f"kernel {kernel.name!r}: save banks as .json")
-    arrays = {"weight": kernel.weight}
+    arrays: dict[str, Any] = {"weight": kernel.weight}
     if kernel.bias is not None:
         arrays["bias"] = kernel.bias
     if kernel.groups != 1:

@@ -15,6 +15,8 @@ import json
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 from convcli.errors import KernelError
 from convcli.kernels._checks import build_bank, build_kernel, check_shape, suggest
 from convcli.kernels._kernel import Kernel
@@ -73,7 +75,8 @@ def _number(value, label: str, where: str) -> float:
 
 def nested_array(data, label: str, where: str, ranks=(2, 4)):
     """Nested lists -> (flat float list, shape); refuse ragged, empty, non-numeric data."""
-    shape, node = [], data
+    shape: list[int] = []
+    node = data
     while isinstance(node, list) and len(shape) <= 4:
         if not node:
             raise KernelError(f"{where}: {label} is empty (a kernel needs at least one value)")
@@ -110,8 +113,6 @@ def nested_array(data, label: str, where: str, ranks=(2, 4)):
 
 
 def _array(data, label, where, ranks=(2, 4)):
-    import numpy as np
-
     flat, shape = nested_array(data, label, where, ranks)
     return np.array(flat, dtype=np.float64).reshape(shape)
 

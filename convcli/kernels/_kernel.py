@@ -6,10 +6,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from convcli.choices import BANK_COMBINES
 from convcli.errors import KernelError
 
 #: How a bank combines its members' responses, pixel by pixel.
-BANK_COMBINES = ("magnitude", "max", "min", "sum", "mean")
 
 
 def _frozen_array(values) -> np.ndarray:
@@ -133,6 +133,24 @@ class Kernel:
                 "drop 'normalize'"
             )
         return replace(self, weight=self.weight / total, normalize=False)
+
+    def flipped(self) -> Kernel:
+        """This kernel turned by 180 degrees: correlating with it is true convolution.
+
+        convcli, PyTorch, OpenCV ``filter2D`` and SciPy ``ndimage.correlate`` correlate;
+        correlating with the flipped kernel gives what ``scipy.ndimage.convolve`` and
+        MATLAB's ``conv2(..., 'same')`` give (for every size, even ones included: see
+        docs/guide/kernels.md). A bank flips each member; bias and the rest are kept.
+
+        Examples
+        --------
+        >>> Kernel("k", np.array([[1.0, 2.0], [3.0, 4.0]])).flipped().weight.tolist()
+        [[4.0, 3.0], [2.0, 1.0]]
+        """
+        if self.is_bank:
+            members = tuple(member.flipped() for member in self.members)
+            return replace(self, weight=members[0].weight, members=members)
+        return replace(self, weight=self.weight[..., ::-1, ::-1])
 
     @property
     def is_depthwise(self) -> bool:

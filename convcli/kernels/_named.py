@@ -9,7 +9,11 @@ name           weight
 =============  =====================================================================
 box            ``ones((size, size)) / size**2``
 gaussian       ``exp(-r**2 / (2 sigma**2))`` at integer offsets, normalized to sum 1
-               (the outer product of OpenCV's ``getGaussianKernel(size, sigma)``)
+               (the outer product of OpenCV's ``getGaussianKernel(size, sigma)``);
+               ``sigma_y``, ``theta`` and derivative orders: :mod:`._gaussians`
+dog            ``gaussian(low_sigma) - gaussian(high_sigma)`` (scikit-image's DoG)
+gabor          OpenCV's ``getGaborKernel`` with convcli's angle (:mod:`._gaussians`)
+gabor-bank     ``orientations`` Gabor kernels at ``theta + k * 180 / orientations``
 log            Laplacian of Gaussian, as MATLAB's ``fspecial('log')``:
                ``g (r**2 - 2 sigma**2) / sigma**4`` (``g`` the normalized Gaussian),
                minus its mean so it sums to 0
@@ -29,53 +33,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convcli.errors import KernelError
-from convcli.kernels._checks import MAX_TAPS, check_side
+from convcli.kernels._checks import build_bank, build_kernel, check_side
+from convcli.kernels._gaussians import (
+    dog_weight,
+    gabor_bank_weights,
+    gabor_weight,
+    gaussian_size,
+    gaussian_weight,
+    offsets,
+)
+from convcli.kernels._kernel import BANK_COMBINES, Kernel
 from convcli.kernels._params import Param
 
 _SIGMA = Param(float, 1.0, "standard deviation in pixels", minimum=0.01)
 _SIZE = Param(
     int, None, "side in taps (odd)", positive=True, odd=True, default_text="2*ceil(3*sigma)+1"
 )
-
-
-def offsets(size: int) -> np.ndarray:
-    """Tap offsets from the anchor ``(size - 1) // 2``, as float64.
-
-    Examples
-    --------
-    >>> offsets(3).tolist(), offsets(4).tolist()
-    ([-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0, 2.0])
-    """
-    return np.arange(size, dtype=np.float64) - (size - 1) // 2
-
-
-def _gaussian_size(sigma: float, size: int | None, where: str) -> int:
-    if size is None:
-        if 3 * sigma > MAX_TAPS:
-            raise KernelError(
-                f"{where}: sigma={sigma:g} needs 2*ceil(3*sigma)+1 taps, over the limit of "
-                f"{MAX_TAPS} taps per side; give a smaller sigma or an explicit size"
-            )
-        size = 2 * math.ceil(3 * sigma) + 1
-    check_side(size, "size", where)
-    return size
-
-
-def gaussian_weight(sigma: float = 1.0, size: int | None = None, where: str = "gaussian"):
-    """Normalized 2-D Gaussian: the outer product of two normalized 1-D Gaussians.
-
-    Examples
-    --------
-    >>> w = gaussian_weight(1.0)
-    >>> w.shape, round(float(w.sum()), 12), bool(w[3, 3] == w.max())
-    ((7, 7), 1.0, True)
-    """
-    size = _gaussian_size(sigma, size, where)
-    with np.errstate(under="ignore"):
-        g = np.exp(-0.5 * (offsets(size) / sigma) ** 2)
-    g /= g.sum()
-    return np.outer(g, g)
 
 
 def log_weight(sigma: float = 1.0, size: int | None = None, where: str = "log"):
@@ -87,7 +60,7 @@ def log_weight(sigma: float = 1.0, size: int | None = None, where: str = "log"):
     >>> bool(w[2, 2] < 0), abs(float(w.sum())) < 1e-12
     (True, True)
     """
-    size = _gaussian_size(sigma, size, where)
+    size = gaussian_size(sigma, size, where)
     g = gaussian_weight(sigma, size, where)
     y, x = np.meshgrid(offsets(size), offsets(size), indexing="ij")
     h = g * (x * x + y * y - 2 * sigma**2) / sigma**4
@@ -161,14 +134,59 @@ def motion_blur_weight(length: float = 9.0, angle: float = 0.0, where: str = "mo
     return w / w.sum()
 
 
+def gabor_bank(
+    sigma=3.0,
+    theta=0.0,
+    wavelength=8.0,
+    gamma=0.5,
+    psi=0.0,
+    size=None,
+    orientations=4,
+    combine="max",
+    where: str = "gabor-bank",
+) -> Kernel:
+    """A bank of ``orientations`` Gabor kernels; each member is named by its own spec."""
+    weights = gabor_bank_weights(sigma, theta, wavelength, gamma, psi, size, orientations, where)
+    side = weights[0][1].shape[0]
+    members = [
+        build_kernel(
+            f"gabor:sigma={sigma:g},theta={angle:g},wavelength={wavelength:g},"
+            f"gamma={gamma:g},psi={psi:g},size={side}",
+            weight,
+            where=where,
+        )
+        for angle, weight in weights
+    ]
+    return build_bank("gabor-bank", members, combine, where=where)
+
+
 @dataclass(frozen=True)
 class Parametric:
-    """A parametric built-in: its construction, parameters and one-line description."""
+    """A parametric built-in: its construction, parameters and one-line description.
 
-    build: Callable[..., np.ndarray]
+    ``build`` returns a weight array, or a bank :class:`Kernel` (``gabor-bank``).
+    """
+
+    build: Callable[..., np.ndarray | Kernel]
     params: dict[str, Param]
     description: str
 
+
+_GABOR = {
+    "sigma": Param(float, 3.0, "envelope standard deviation along the wave", minimum=0.01),
+    "theta": Param(float, 0.0, "wave direction, degrees counter-clockwise"),
+    "wavelength": Param(float, 8.0, "wavelength in pixels", minimum=0.01),
+    "gamma": Param(float, 0.5, "aspect ratio (envelope across / along)", minimum=0.01),
+    "psi": Param(float, 0.0, "phase offset in degrees (0 even, 90 odd)"),
+    "size": Param(
+        int,
+        None,
+        "side in taps (odd)",
+        positive=True,
+        odd=True,
+        default_text="2*ceil(3*sigma/min(gamma,1))+1",
+    ),
+}
 
 PARAMETRIC: dict[str, Parametric] = {
     "box": Parametric(
@@ -178,8 +196,50 @@ PARAMETRIC: dict[str, Parametric] = {
     ),
     "gaussian": Parametric(
         gaussian_weight,
-        {"sigma": _SIGMA, "size": _SIZE},
-        "Gaussian blur, normalized (OpenCV getGaussianKernel outer product)",
+        {
+            "sigma": Param(float, 1.0, "standard deviation in pixels", minimum=0.01),
+            "sigma_y": Param(
+                float,
+                None,
+                "standard deviation along y (sigma is along x)",
+                minimum=0.01,
+                default_text="sigma",
+            ),
+            "theta": Param(float, 0.0, "degrees counter-clockwise: the x axis turned"),
+            "order_y": Param(int, 0, "derivative order along y (0, 1, 2)", minimum=0, maximum=2),
+            "order_x": Param(int, 0, "derivative order along x (0, 1, 2)", minimum=0, maximum=2),
+            "size": Param(
+                int,
+                None,
+                "side in taps (odd)",
+                positive=True,
+                odd=True,
+                default_text="2*ceil(3*max(sigma,sigma_y))+1",
+            ),
+        },
+        "Gaussian blur (normalized), anisotropic, rotated, or its derivatives (as SciPy)",
+    ),
+    "dog": Parametric(
+        dog_weight,
+        {
+            "low_sigma": Param(float, 1.0, "sigma of the positive Gaussian", minimum=0.01),
+            "high_sigma": Param(
+                float,
+                None,
+                "sigma of the subtracted Gaussian",
+                minimum=0.01,
+                default_text="1.6*low_sigma",
+            ),
+            "size": Param(
+                int,
+                None,
+                "side in taps (odd)",
+                positive=True,
+                odd=True,
+                default_text="2*ceil(3*high_sigma)+1",
+            ),
+        },
+        "difference of Gaussians: gaussian(low_sigma) - gaussian(high_sigma), sums to 0",
     ),
     "log": Parametric(
         log_weight,
@@ -199,6 +259,22 @@ PARAMETRIC: dict[str, Parametric] = {
         laplacian_weight,
         {"diagonals": Param(bool, False, "8-neighbour form")},
         "discrete Laplacian [[0,1,0],[1,-4,1],[0,1,0]] (diagonals=true: 8-neighbour)",
+    ),
+    "gabor": Parametric(
+        gabor_weight,
+        _GABOR,
+        "Gabor: Gaussian envelope times a cosine wave (OpenCV getGaborKernel), not normalized",
+    ),
+    "gabor-bank": Parametric(
+        gabor_bank,
+        {
+            **_GABOR,
+            "orientations": Param(
+                int, 4, "members, at theta + k*180/orientations", positive=True, maximum=64
+            ),
+            "combine": Param(str, "max", "how responses combine", choices=BANK_COMBINES),
+        },
+        "bank of Gabor kernels at evenly spaced orientations (combined by max)",
     ),
     "motion-blur": Parametric(
         motion_blur_weight,

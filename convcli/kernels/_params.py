@@ -25,15 +25,16 @@ _BOOLS = {
     "off": False,
     "0": False,
 }
-_TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false"}
+_TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a word"}
 
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter: its type (int, float or bool), default, help, and range.
+    """One parameter: its type (int, float, bool or str), default, help, and range.
 
     ``default`` None means "computed from the others" (``default_text`` says how).
-    ``minimum`` is inclusive; ``positive`` requires > 0; ``odd`` an odd whole number.
+    ``minimum`` is inclusive; ``positive`` requires > 0; ``odd`` an odd whole number;
+    ``maximum`` is inclusive; ``choices`` are the words a str parameter accepts.
     """
 
     kind: type
@@ -43,6 +44,8 @@ class Param:
     positive: bool = False
     odd: bool = False
     default_text: str = ""
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
 
     def describe_default(self) -> str:
         if self.default is None:
@@ -52,6 +55,14 @@ class Param:
     def convert(self, name: str, text: str, where: str):
         """``text`` as this parameter's type, checked against its range."""
         word = _TYPE_WORDS[self.kind]
+        if self.kind is str:
+            word = text.strip().lower()
+            if word not in self.choices:
+                raise KernelError(
+                    f"{where}: {name} must be one of {', '.join(self.choices)}, got {text!r}"
+                    + suggest(word, self.choices)
+                )
+            return word
         if self.kind is bool:
             value = _BOOLS.get(text.strip().lower())
             if value is None:
@@ -67,6 +78,8 @@ class Param:
             raise KernelError(f"{where}: {name} must be greater than 0, got {text}")
         if self.minimum is not None and value < self.minimum:
             raise KernelError(f"{where}: {name} must be at least {self.minimum}, got {text}")
+        if self.maximum is not None and value > self.maximum:
+            raise KernelError(f"{where}: {name} must be at most {self.maximum}, got {text}")
         if self.odd and value % 2 == 0:
             raise KernelError(
                 f"{where}: {name} must be odd (the kernel needs a centre tap), got {text}"

@@ -12,21 +12,30 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from convcli.errors import KernelError
 from convcli.kernels import _arrays as arrays
 from convcli.kernels import _json as jsonfmt
 from convcli.kernels._checks import MAX_TEXT_BYTES, build_kernel, suggest
+from convcli.kernels._image_kernel import IMAGE_SUFFIXES, load_image_kernel
 from convcli.kernels._imagemagick import is_imagemagick, parse_imagemagick
 from convcli.kernels._kernel import Kernel
 from convcli.kernels._named import PARAMETRIC
 from convcli.kernels._params import parse_params
+from convcli.kernels._rotations import ROTATIONS, rotated_bank
+from convcli.kernels._safetensors import SUFFIX as SAFETENSORS
+from convcli.kernels._safetensors import load_safetensors, save_safetensors, split_spec
 
 #: File suffixes searched for a name, in order of preference.
 SUFFIXES = (".json", ".npy", ".npz", ".mat")
 #: The environment variable listing user kernel directories (``os.pathsep``-separated).
 ENV_VAR = "CONVCLI_KERNEL_PATH"
+#: Further suffixes read as kernel files when given as a path (not searched by name).
+PATH_SUFFIXES = (SAFETENSORS, *IMAGE_SUFFIXES)
+#: PyTorch pickles: refused, with how to export them.
+PICKLE_SUFFIXES = (".pt", ".pth")
 _MAX_DEPTH = 8
 
 
@@ -78,10 +87,10 @@ def _expand(path) -> Path:
 
 
 def _looks_like_path(text: str) -> bool:
-    separators = {"/", os.sep, os.altsep} - {None}
+    separators = {s for s in ("/", os.sep, os.altsep) if s}
     return (
         any(s in text for s in separators)
-        or text.lower().endswith(SUFFIXES)
+        or text.lower().endswith((*SUFFIXES, *PATH_SUFFIXES, *PICKLE_SUFFIXES))
         or text.startswith(("~", "."))
     )
 
@@ -151,8 +160,11 @@ def save_kernel(kernel: Kernel, path) -> None:
         arrays.save_npz(kernel, path)
     elif suffix == ".mat":
         path.write_text(arrays.to_vips_matrix(kernel), encoding="utf-8")
+    elif suffix == SAFETENSORS:
+        save_safetensors(kernel, path)
     else:
-        raise KernelError(f"cannot write {str(path)!r}: accepted suffixes: {', '.join(SUFFIXES)}")
+        accepted = ", ".join((*SUFFIXES, SAFETENSORS))
+        raise KernelError(f"cannot write {str(path)!r}: accepted suffixes: {accepted}")
 
 
 def all_names(search_path=None) -> list[str]:
@@ -180,6 +192,14 @@ class _Resolver:
                 "a file, a JSON matrix or an ImageMagick kernel string"
             )
         short = text if len(text) <= 60 else text[:57] + "..."
+        head, colon, rest = text.partition(":")
+        if colon and head.strip() in ROTATIONS:  # compass:SPEC, rot90:SPEC (reserved words)
+            where, inner = f"kernel {short!r}", rest.strip()
+            if not inner:
+                raise KernelError(f"{where}: give the kernel to turn, e.g. '{head}:sobel-x'")
+            return self._guard(
+                text, lambda: rotated_bank(head.strip(), self.load(inner, base), inner, where)
+            )
         if text[0] in "[{":
             where = f"inline kernel {short!r}"
             data = jsonfmt.parse_json(text, where)
@@ -191,6 +211,12 @@ class _Resolver:
             )
         if is_imagemagick(text):
             return parse_imagemagick(text, f"inline ImageMagick kernel {short!r}")
+        weights = split_spec(text)
+        if weights is not None:  # model.safetensors:conv1.weight
+            path = _expand(weights[0])
+            if base is not None and not path.is_absolute():
+                path = base / path
+            return load_safetensors(path, weights[1])
         if _looks_like_path(text):
             path = _expand(text)
             if base is not None and not path.is_absolute():
@@ -240,9 +266,12 @@ class _Resolver:
         if name in PARAMETRIC:
             kind = PARAMETRIC[name]
             values = parse_params(params, kind.params, where, name)
+            built = kind.build(**values, where=where)
+            if isinstance(built, Kernel):  # a bank (gabor-bank)
+                return replace(built, name=text, description=kind.description)
             return build_kernel(
                 text,
-                kind.build(**values, where=where),
+                built,
                 where=where,
                 description=kind.description,
                 source="builtin",
@@ -257,12 +286,24 @@ class _Resolver:
     def file(self, path: Path, name: str | None = None) -> Kernel:
         where = f"kernel file {str(path)!r}"
         suffix = path.suffix.lower()
-        if suffix not in SUFFIXES:
-            raise KernelError(f"{where}: unsupported file type; accepted: {', '.join(SUFFIXES)}")
+        if suffix in PICKLE_SUFFIXES:
+            raise KernelError(
+                f"{where}: a PyTorch pickle, which convcli never loads (unpickling runs code "
+                "from the file); export the weights to safetensors: "
+                "safetensors.torch.save_file(model.state_dict(), 'model.safetensors'), then "
+                "use -k 'model.safetensors:LAYER.weight'"
+            )
+        if suffix not in (*SUFFIXES, *PATH_SUFFIXES):
+            accepted = ", ".join((*SUFFIXES, *PATH_SUFFIXES))
+            raise KernelError(f"{where}: unsupported file type; accepted: {accepted}")
+        if suffix == SAFETENSORS:
+            return load_safetensors(path, None, name)
         if not path.is_file():
             problem = "is not a file" if path.exists() else "not found"
             raise KernelError(f"{where} {problem}")
         name = name or path.stem
+        if suffix in IMAGE_SUFFIXES:
+            return load_image_kernel(path, name, where)
         if suffix == ".npy":
             return arrays.load_npy(path, name, where)
         if suffix == ".npz":

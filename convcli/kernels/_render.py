@@ -127,6 +127,32 @@ def _draw_text(canvas: np.ndarray, text: str, top: int, left: int, scale: int = 
     canvas[top : top + h, left : left + w][mask[:, :w]] = ink
 
 
+def fitted_labels(labels: list[str], width: int, scale: int) -> list[str]:
+    """``labels`` that fit ``width`` pixels: the comma-separated parts every label shares
+    are dropped (``gabor:...,theta=45,...`` becomes ``theta=45``), then, if still too wide,
+    each keeps its end.
+
+    Examples
+    --------
+    >>> fitted_labels(["g:s=3,theta=0,w=8", "g:s=3,theta=90,w=8"], 60, 1)
+    ['theta=0', 'theta=90']
+    """
+
+    def fits(text: str) -> bool:
+        return SMALL.text_width(text, scale) <= width
+
+    if all(fits(label) for label in labels):
+        return labels
+    split = [label.split(",") for label in labels]
+    common = set.intersection(*(set(parts) for parts in split)) if len(split) > 1 else set()
+    short = [
+        ",".join(p for p in parts if p not in common) or label
+        for parts, label in zip(split, labels, strict=True)
+    ]
+    keep = max(1, (width // scale + 1) // (SMALL.width + SMALL.gap))
+    return [text if fits(text) else text[-keep:] for text in short]
+
+
 def heatmap(kernel: Kernel) -> np.ndarray:
     """An ``(H, W, 3)`` uint8 heatmap of ``kernel`` with a caption.
 
@@ -162,11 +188,13 @@ def heatmap(kernel: Kernel) -> np.ndarray:
     width = 2 * _MARGIN + max(cols * tile_w + (cols - 1) * _GAP, caption_w, 200)
     height = 2 * _MARGIN + rows * tile_h + (rows - 1) * _GAP + _GAP + 3 * _LINE + 10
     canvas = np.full((height, width, 3), 255, np.uint8)
-    for n, (label, w) in enumerate(parts):
+    scale = 1 if cell * kw < 80 else 2
+    labels = fitted_labels([label for label, _ in parts], tile_w + _GAP - 4, scale)
+    for n, ((_, w), label) in enumerate(zip(parts, labels, strict=True)):
         top = _MARGIN + (n // cols) * (tile_h + _GAP)
         left = _MARGIN + (n % cols) * (tile_w + _GAP)
         if labelled:
-            _draw_text(canvas, label, top, left, scale=1 if cell * kw < 80 else 2)
+            _draw_text(canvas, label, top, left, scale=scale)
             top += _LINE
         _draw_cells(canvas, w, vmax, cell, top, left, show_values)
     top = _MARGIN + rows * tile_h + (rows - 1) * _GAP + _GAP

@@ -136,8 +136,9 @@ def build() -> dict[str, bytes]:
 
 def on_files(files, config):
     """MkDocs event: add the gallery's page and pictures to the site's files."""
-    from mkdocs.exceptions import PluginError
-    from mkdocs.structure.files import File
+    # MkDocs only when the docs build runs: the tests import this module without it.
+    from mkdocs.exceptions import PluginError  # noqa: PLC0415
+    from mkdocs.structure.files import File  # noqa: PLC0415
 
     try:
         generated = build()

@@ -13,13 +13,14 @@ import zlib
 import numpy as np
 
 from convcli.errors import ImageError
+from convcli.images import _cstderr as cstderr
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOUR_TYPES = {0: "L", 2: "RGB", 4: "LA", 6: "RGBA"}
 _EXIF_PREFIX = b"Exif\x00\x00"
 
 
-def chunks(data: bytes):
+def chunks(data: bytes | memoryview):
     """Yield ``(type, body)`` for every chunk of a PNG, stopping at IEND or the data's end.
 
     Examples
@@ -137,9 +138,7 @@ def decode_pixels(data: bytes, name: str) -> np.ndarray:
     image data) are printed on file descriptor 2: they are dropped when the pixels
     decode, and put into the error when they do not.
     """
-    import imagecodecs
-
-    from convcli.images import _cstderr as cstderr
+    import imagecodecs  # noqa: PLC0415 - lazy: only 16-bit PNG decoding needs it
 
     try:
         with cstderr.captured() as printed:

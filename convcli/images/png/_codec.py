@@ -18,15 +18,17 @@ than Pillow and with the same pixels; :func:`plain` says which files those are.
 from __future__ import annotations
 
 import contextlib
+import io
 import struct
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from zlib_ng import zlib_ng as zlib
 
 from convcli.errors import ImageError, ParameterError
 from convcli.images.png._chunks import SIGNATURE, chunks, decode_pixels, make_chunk, metadata_chunks
+from convcli.parallel import get_threads
 
 #: Filtered bytes per deflate piece: large enough that the full flushes cost nothing.
 PIECE_BYTES = 4 * 1024 * 1024
@@ -184,7 +186,7 @@ def _check(array, level, threads, name: str) -> None:
         isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
     ):
         raise ParameterError(f"threads must be a positive int, got {threads!r}")
-    shape = getattr(array, "shape", ())
+    shape: tuple[int, ...] = tuple(getattr(array, "shape", ()))
     if len(shape) != 3 or not 1 <= shape[2] <= 4 or array.dtype not in (np.uint8, np.uint16):
         raise ImageError(
             f"cannot write {name}: PNG holds (H, W, C) uint8 or uint16 arrays with 1 to 4 "
@@ -243,8 +245,6 @@ def write(
     """
     _check(array, level, threads, name)
     if threads is None:
-        from convcli.engine._strips import get_threads
-
         threads = get_threads()
     height, width, channels = array.shape
     stride = width * channels * array.dtype.itemsize
@@ -274,7 +274,7 @@ def _deflated(array, pieces, level: int, threads: int):
         return
     pool = ThreadPoolExecutor(threads, thread_name_prefix="convcli-png")
     try:
-        running = deque()
+        running: deque[Future[bytes]] = deque()
         for task in tasks:
             running.append(pool.submit(_deflate_piece, *task))
             if len(running) > 2 * threads:  # bounded: memory stays a few pieces
@@ -308,8 +308,6 @@ def encode(
     >>> data[:8] == SIGNATURE, [kind for kind, _ in chunks(data)]
     (True, [b'IHDR', b'IDAT', b'IEND'])
     """
-    import io
-
     buffer = io.BytesIO()
     write(buffer, array, metadata, level=level, threads=threads)
     return buffer.getvalue()
