@@ -393,7 +393,7 @@ def test_omit_with_a_constant_border_treats_the_border_as_valid_samples(method):
     x = rng.random((1, 1, 12, 13))
     x[0, 0, 3, 4] = x[0, 0, 0, 0] = np.nan
     w = rng.random((1, 1, 3, 3))
-    got = conv2d(
+    got = convcli.conv2d(
         x,
         w,
         padding=1,
@@ -403,6 +403,6 @@ def test_omit_with_a_constant_border_treats_the_border_as_valid_samples(method):
         method=method,
     )
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=0.5)
-    want = conv2d(padded, w, padding=0, nan_policy="omit", method="direct")
+    want = convcli.conv2d(padded, w, padding=0, nan_policy="omit", method="direct")
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     assert not np.isnan(got).any()
