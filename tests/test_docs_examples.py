@@ -1,6 +1,6 @@
 """The documentation's examples run as written, and the generated parts cannot go stale.
 
-Every fenced block of README.md, SECURITY.md and docs/**/*.md is taken in page order:
+Every fenced block of README.md, SECURITY.md, CONTRIBUTING.md and docs/**/*.md is taken in page order:
 
 - ``console`` blocks: every ``$ `` line is run (setup lines such as ``$ mkdir`` too);
 - ``sh`` blocks: every line that runs ``convcli`` (``convcli ...`` or ``VAR=x convcli ...``);
@@ -11,7 +11,8 @@ They run through bash (or Python) in one temporary directory per page, holding a
 the installed ``convcli`` first on PATH. Each command must exit 0, unless the block is
 preceded by ``<!-- expect-exit: N -->``; a documented ``Error: ...`` line under a command is
 compared with what it prints. A block preceded by ``<!-- not-run: reason -->`` is skipped,
-and must give its reason.
+and must give its reason; a block that imports a package that is not installed (PyTorch,
+safetensors, ...) is skipped with the rest of its section.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES = sorted(
-    [ROOT / "README.md", ROOT / "SECURITY.md"]
+    [ROOT / "README.md", ROOT / "SECURITY.md", ROOT / "CONTRIBUTING.md"]
     + [p for p in DOCS.rglob("*.md") if "hooks" not in p.parts]
 )
 RUN_LANGS = {"console", "sh", "shell", "bash"}
@@ -52,6 +53,7 @@ class Block:
     lang: str
     text: str
     marker: tuple[str, str] | None = None
+    section: int = 0  # how many headings come before it on the page
     commands: list[tuple[str, list[str]]] = field(default_factory=list)  # (command, error lines)
 
     @property
@@ -89,9 +91,11 @@ def blocks(page: Path) -> list[Block]:
     found: list[Block] = []
     lines = page.read_text(encoding="utf-8").splitlines()
     i = 0
+    section = 0
     while i < len(lines):
         match = FENCE.match(lines[i])
         if not match:
+            section += lines[i].startswith("#")
             i += 1
             continue
         indent, fence, lang = match.groups()
@@ -113,6 +117,7 @@ def blocks(page: Path) -> list[Block]:
             lang.lower(),
             "\n".join(body) + "\n",
             marker.groups() if marker else None,
+            section,
         )
         if block.lang in RUN_LANGS:
             block.lang = "console" if block.lang == "console" else "sh"
@@ -150,9 +155,17 @@ def _environment() -> dict[str, str]:
     return env
 
 
+IMPORT = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", re.M)
+
+
 def _needs_missing_extra(block: Block) -> str | None:
+    """Why the block cannot run here: an optional package it uses is not installed."""
     text = block.text
-    if ("dask" in text or "--scheduler" in text) and importlib.util.find_spec("dask") is None:
+    if block.lang == "python":
+        for module in IMPORT.findall(text):
+            if importlib.util.find_spec(module) is None:
+                return f"needs {module}, which is not installed"
+    elif ("dask" in text or "--scheduler" in text) and importlib.util.find_spec("dask") is None:
         return "needs the dask extra"
     return None
 
@@ -240,9 +253,13 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
     env = _environment()
     for name in ("CONVCLI_KERNEL_PATH", "CONVCLI_SCHEDULER", "CONVCLI_DEBUG"):
         monkeypatch.delenv(name, raising=False)
+    skipped_sections = set()
     for block in runnable:
-        reason = _needs_missing_extra(block)
-        if reason:
+        # A block that needs a package not installed here is skipped, and so is the rest
+        # of its section, which may use what it makes.
+        if _needs_missing_extra(block):
+            skipped_sections.add(block.section)
+        if block.section in skipped_sections:
             continue
         _run_block(block, tmp_path, env)
 
@@ -278,16 +295,14 @@ def test_the_extractor_finds_commands_and_markers():
     assert ("expect-exit", "2") in [b.marker for b in found]
 
 
-# Files the lead adds when merging; delete an entry once the file is in the tree.
-ADDED_AT_MERGE = {"CONTRIBUTING.md"}
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
-@pytest.mark.parametrize("name", ["README.md", "SECURITY.md", "CHANGELOG.md"])
+@pytest.mark.parametrize("name", ["README.md", "SECURITY.md", "CHANGELOG.md", "CONTRIBUTING.md"])
 def test_links_of_the_top_level_files_resolve(name):
     # The docs' own links are checked by mkdocs build --strict; these files are not built.
     for target in LINK.findall((ROOT / name).read_text()):
-        if "://" in target or target in ADDED_AT_MERGE:
+        if "://" in target:
             continue
         assert (ROOT / target).exists(), f"{name} links to {target}, which does not exist"
 
