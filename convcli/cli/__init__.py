@@ -141,6 +141,10 @@ def main(debug: bool) -> None:
     Examples:
       convcli apply --kernel gaussian:sigma=2 photo.png blurred.png
       convcli kernels list
+      convcli help
+
+    \b
+    Documentation: docs/index.md ('mkdocs serve' shows it as a site).
     """
     if debug or os.environ.get("CONVCLI_DEBUG", "") not in ("", "0"):
         _show_notes()
@@ -196,3 +200,7 @@ from convcli.cli._apply import apply, preview  # noqa: E402
 
 main.add_command(apply)
 main.add_command(preview)
+
+from convcli.cli._help import help_command  # noqa: E402
+
+main.add_command(help_command)

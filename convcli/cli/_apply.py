@@ -15,6 +15,7 @@ import click
 
 from convcli.choices import FORMATS, TIFF_COMPRESSIONS
 from convcli.cli._batch import batch_options, is_batch, run_batch_command
+from convcli.cli._help import epilog
 from convcli.cli._options import KERNEL_HELP, conv_options
 from convcli.errors import ClippedWarning
 
@@ -72,7 +73,7 @@ def _open_standard(stream, fd: int, what: str, hint: str):
         ) from None
 
 
-@click.command("apply")
+@click.command("apply", epilog=epilog("apply"))
 @click.argument(
     "paths",
     nargs=-1,
@@ -246,7 +247,7 @@ def _mask_option(mask: str | None) -> str | None:
     return mask
 
 
-@click.command("preview")
+@click.command("preview", epilog=epilog("apply"))
 @click.argument("input", type=_DASH_PATH)
 @click.argument("sheet", type=click.Path(dir_okay=False))
 @conv_options

@@ -9,6 +9,8 @@ import json
 
 import click
 
+from convcli.cli._help import epilog
+
 _PATH_HELP = (
     "Directory of user kernels (.json, .npy, .npz, .mat; found by file name without the "
     "suffix), searched before CONVCLI_KERNEL_PATH and the built-ins. Repeatable."
@@ -27,7 +29,7 @@ def kernel_path_option(func):
     )(func)
 
 
-@click.group("kernels")
+@click.group("kernels", epilog=epilog("kernels"))
 def kernels_group() -> None:
     """List the kernels and show what a kernel spec resolves to.
 
