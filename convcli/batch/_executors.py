@@ -34,7 +34,9 @@ class InlineExecutor:
 
     jobs = 1
 
-    def run(self, work: Callable[[str, str], None], items: list[BatchItem]) -> Iterator[ItemResult]:
+    def run(
+        self, work: Callable[[str, str], str | None], items: list[BatchItem]
+    ) -> Iterator[ItemResult]:
         for item in items:
             yield run_item(work, item)
 
@@ -51,7 +53,9 @@ class ProcessExecutor:
     def __init__(self, jobs: int):
         self.jobs = jobs
 
-    def run(self, work: Callable[[str, str], None], items: list[BatchItem]) -> Iterator[ItemResult]:
+    def run(
+        self, work: Callable[[str, str], str | None], items: list[BatchItem]
+    ) -> Iterator[ItemResult]:
         pending = deque(items)
         while pending:
             suspects = yield from self._run_pool(work, pending, self.jobs)
@@ -162,7 +166,9 @@ class DaskExecutor:
                 "--scheduler local"
             ) from exc
 
-    def run(self, work: Callable[[str, str], None], items: list[BatchItem]) -> Iterator[ItemResult]:
+    def run(
+        self, work: Callable[[str, str], str | None], items: list[BatchItem]
+    ) -> Iterator[ItemResult]:
         if not items:
             return
         client, cluster = self._connect()

@@ -166,7 +166,7 @@ def sweep_temporaries(targets: Iterable[str]) -> None:
                     os.unlink(entry.path)
 
 
-def run_item(work: Callable[[str, str], None], item: BatchItem) -> ItemResult:
+def run_item(work: Callable[[str, str], str | None], item: BatchItem) -> ItemResult:
     """Run ``work`` on one item and describe the outcome; never raises for a bad file.
 
     A :class:`ConvcliError` (bad input, bad kernel for this image) gives its own message;
@@ -197,7 +197,7 @@ def run_item(work: Callable[[str, str], None], item: BatchItem) -> ItemResult:
 
 def run_batch(
     items: list[BatchItem],
-    work: Callable[[str, str], None],
+    work: Callable[[str, str], str | None],
     executor,
     *,
     skip_existing: bool = False,

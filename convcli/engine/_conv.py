@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from convcli.choices import METHODS
 from convcli.engine import _missing
@@ -57,7 +57,7 @@ class ConvGeometry:
         return dh * (kh - 1) + 1, dw * (kw - 1) + 1
 
 
-def working_dtype(dtype) -> np.dtype:
+def working_dtype(dtype: DTypeLike) -> np.dtype:
     """The float dtype convcli computes in for input of ``dtype``.
 
     float64 stays float64; float32 stays float32; every other real type (integers, bool,
@@ -73,7 +73,7 @@ def working_dtype(dtype) -> np.dtype:
     )
 
 
-def int_pair(value, name: str, minimum: int) -> tuple[int, int]:
+def int_pair(value: object, name: str, minimum: int) -> tuple[int, int]:
     """An int or a pair of ints, each >= ``minimum``, as a pair; ``name`` is used in the
     :class:`ParameterError` otherwise."""
     items = (value, value) if not isinstance(value, (tuple, list, np.ndarray)) else tuple(value)
@@ -87,7 +87,7 @@ def int_pair(value, name: str, minimum: int) -> tuple[int, int]:
     return int(items[0]), int(items[1])
 
 
-def _finite(array, dtype, name: str) -> np.ndarray:
+def _finite(array: np.ndarray, dtype: DTypeLike, name: str) -> np.ndarray:
     """``array`` in ``dtype``, refusing NaN, infinity, and values ``dtype`` cannot hold."""
     with np.errstate(over="ignore", invalid="ignore"):
         cast = array.astype(dtype, copy=False)
@@ -99,7 +99,7 @@ def _finite(array, dtype, name: str) -> np.ndarray:
     return cast
 
 
-def _check_method(method, c_in_g: int) -> str:
+def _check_method(method: object, c_in_g: int) -> str:
     key = method.strip().lower() if isinstance(method, str) else method
     if key not in METHODS:
         raise ParameterError(f"unknown method {method!r}; accepted: {', '.join(METHODS)}")
@@ -124,7 +124,12 @@ def same_pads(kernel_hw: tuple[int, int], dilation: tuple[int, int]) -> tuple[in
     return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
 
 
-def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, int, int]:
+def _resolve_padding(
+    padding: object,
+    kernel_hw: tuple[int, int],
+    dilation: tuple[int, int],
+    stride: tuple[int, int],
+) -> tuple[int, int, int, int]:
     if isinstance(padding, str):
         key = padding.lower()
         if key == "valid":
@@ -150,17 +155,17 @@ def _resolve_padding(padding, kernel_hw, dilation, stride) -> tuple[int, int, in
 
 
 def prepare(
-    input,
-    weight,
-    bias=None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
-    padding_mode="zeros",
-    method="auto",
-    padding_value=0.0,
-):
+    input: ArrayLike,
+    weight: ArrayLike,
+    bias: ArrayLike | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: str | int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+    method: str = "auto",
+    padding_value: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, ConvGeometry, bool]:
     """Validate conv2d arguments and bring them to one form.
 
     Returns ``(x, w, b, geometry, unbatched)`` where ``x`` is 4-D ``(N, C, H, W)`` in the
@@ -367,7 +372,9 @@ def conv2d(
     return out[0] if unbatched else out
 
 
-def run_method(x, w, b, geometry) -> np.ndarray:
+def run_method(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geometry: ConvGeometry
+) -> np.ndarray:
     """Run ``geometry.method`` (or the planner's choice for ``'auto'``) on prepared arrays."""
 
     method = geometry.method

@@ -67,7 +67,7 @@ from convcli.kernels._kernel import Kernel
 KernelsLike = Kernel | str | np.ndarray | Sequence[Any]
 
 
-def as_kernels(kernels) -> tuple:
+def as_kernels(kernels: KernelsLike) -> tuple[Kernel, ...]:
     """A Kernel, a weight array, a spec string or a sequence of them, as a tuple of Kernels.
 
     A nested list of numbers (``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]``) is one kernel, as an
@@ -180,7 +180,7 @@ def filter_image(
     return out
 
 
-def default_alpha(kernels, opts: FilterOptions) -> str:
+def default_alpha(kernels: Sequence[Kernel], opts: FilterOptions) -> str:
     """The alpha mode used when none is given (see :class:`FilterOptions`)."""
     if any(k.weight.ndim == 4 for k in kernels):
         return "channel"
@@ -189,7 +189,7 @@ def default_alpha(kernels, opts: FilterOptions) -> str:
     return "preserve"
 
 
-def _premultiply_problem(kernel, opts: FilterOptions) -> str | None:
+def _premultiply_problem(kernel: Kernel, opts: FilterOptions) -> str | None:
     """Why ``kernel`` cannot filter premultiplied colour, or None when it can."""
     if kernel.is_bank:
         return f"kernel {label(kernel)} is a bank (members combined by {kernel.combine})"
@@ -201,7 +201,14 @@ def _premultiply_problem(kernel, opts: FilterOptions) -> str | None:
     return None
 
 
-def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the image", mask=None):
+def filter_frame(
+    array: ArrayLike,
+    kernels: Sequence[Kernel],
+    layout: str | None,
+    opts: FilterOptions,
+    name: str = "the image",
+    mask: np.ndarray | str | None = None,
+) -> tuple[np.ndarray, str]:
     """Filter one frame; returns ``(result, layout of the result)``.
 
     ``kernels`` is a tuple of :class:`~convcli.kernels._kernel.Kernel`, ``opts`` a
@@ -272,6 +279,7 @@ def filter_frame(array, kernels, layout, opts: FilterOptions, name: str = "the i
 
     for kernel in kernels:
         if alpha_mode == "premultiply":
+            assert alpha is not None  # premultiply is only chosen with alpha
             colour, alpha = _premultiplied_step(kernel, colour, alpha, opts, top)
         else:
             colour = _check_channels(kernel, colour, colour_layout, name, split, layout)
@@ -310,7 +318,14 @@ def _result_layout(base: str, n_in: int, n_out: int) -> str:
     return LAYOUT_BY_CHANNELS.get(n_out, "")
 
 
-def _check_channels(kernel, colour, colour_layout, name, split, layout):
+def _check_channels(
+    kernel: Kernel,
+    colour: np.ndarray,
+    colour_layout: str,
+    name: str,
+    split: bool,
+    layout: str,
+) -> np.ndarray:
     """Refuse a 4-D kernel whose C_in does not match the channels it is given."""
     if kernel.weight.ndim != 4:
         return colour
@@ -329,7 +344,9 @@ def _check_channels(kernel, colour, colour_layout, name, split, layout):
     return colour
 
 
-def _premultiplied_step(kernel, colour, alpha, opts, top):
+def _premultiplied_step(
+    kernel: Kernel, colour: np.ndarray, alpha: np.ndarray, opts: FilterOptions, top: float
+) -> tuple[np.ndarray, np.ndarray]:
     """One kernel on premultiplied colour and alpha, then back to straight colour.
 
     The division by the filtered alpha magnifies errors where alpha is small, so the

@@ -146,6 +146,7 @@ def pixel_mapping(kernels, opts: FilterOptions) -> tuple[tuple[float, float], tu
             elif opts.padding == "valid":
                 before = 0
             else:
+                assert not isinstance(opts.padding, str)
                 before = opts.padding[axis]
             offset[axis] += scale[axis] * (span / 2 - before)
             scale[axis] *= opts.stride[axis]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -189,7 +190,7 @@ def write_tiff_bands(
     raw = height * width * channels * dtype.itemsize
     bigtiff = raw > BIGTIFF_BYTES or bool(stored and stored.bigtiff)
     mapping = mapping or PixelMapping()
-    options = {
+    options: dict[str, Any] = {
         "photometric": _PHOTOMETRIC.get(layout, "minisblack"),
         "planarconfig": "contig" if channels > 1 else None,
         "compression": tag if tag != 1 else None,
@@ -235,7 +236,7 @@ def write_tiff_bands(
         options["rowsperstrip"] = rows
     data_shape = (height, width) if channels == 1 else (height, width, channels)
     try:
-        handle = tifffile.FileHandle(stream, mode="w+b", name="output.tif")  # fd-named files
+        handle = tifffile.FileHandle(stream, mode="w+b", name="output.tif")  # type: ignore[arg-type]  # a stream: mode unused
         with tifffile.TiffWriter(handle, bigtiff=bigtiff) as writer:
             writer.write(data, shape=data_shape, dtype=dtype, **options)
     except (ValueError, TypeError, NotImplementedError) as exc:

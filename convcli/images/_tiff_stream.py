@@ -185,6 +185,7 @@ class TiffRows:
         self.stored = _tags(page)
         self._planes = self.channels if self.stored.planar else 1
         if page.is_tiled:
+            assert self.stored.tile is not None  # a tiled page has a tile shape
             self._seg_rows, self._seg_cols = self.stored.tile
         else:
             self._seg_rows, self._seg_cols = max(1, min(page.rowsperstrip, self.height)), 0
@@ -242,8 +243,8 @@ class TiffRows:
             if index in self._cache:
                 self._cache.move_to_end(index)
                 return self._cache[index]
-        data = self._read(offset, count) if count else None
-        decoded = self._decode(data, index, **self._decode_args)
+        segment = self._read(offset, count) if count else None
+        decoded = self._decode(segment, index, **self._decode_args)
         with self._lock:
             self._cache[index] = decoded
             while len(self._cache) > self._cache_size:
@@ -368,7 +369,7 @@ def open_tiff_rows(path, name: str, max_pixels: int | None = None) -> TiffRows |
     except Exception:  # unreadable or a damaged header: the in-memory reader reports it
         return None
     try:
-        pages = [page for page in tif.pages if not int(page.subfiletype) & 1]
+        pages = [page for page in tif.pages if not int(getattr(page, "subfiletype", 0)) & 1]
         page = pages[0] if len(pages) == 1 else None
         layout = None if page is None else streamable_layout(page)
     except Exception:

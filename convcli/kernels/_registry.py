@@ -13,7 +13,9 @@ import functools
 import importlib.resources
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from importlib.abc import Traversable
 from pathlib import Path
 
 from convcli.errors import KernelError
@@ -28,6 +30,9 @@ from convcli.kernels._params import parse_params
 from convcli.kernels._rotations import ROTATIONS, rotated_bank
 from convcli.kernels._safetensors import SUFFIX as SAFETENSORS
 from convcli.kernels._safetensors import load_safetensors, save_safetensors, split_spec
+
+#: Kernel directories to search first: one path, several, or None.
+SearchPath = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 
 #: File suffixes searched for a name, in order of preference.
 SUFFIXES = (".json", ".npy", ".npz", ".mat")
@@ -60,13 +65,13 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _CALL = re.compile(r"^\s*([A-Za-z][\w-]*)\s*\((.*)\)\s*$", re.DOTALL)
 
 
-def builtin_dir():
+def builtin_dir() -> Traversable:
     """The folder of shipped JSON kernels: the top-level ``kernels/`` folder of the project,
     installed as the data package ``convcli.kernels.builtin`` (see pyproject.toml)."""
     return importlib.resources.files("convcli.kernels.builtin")
 
 
-def _kernel_files(folder) -> dict:
+def _kernel_files(folder: Traversable) -> dict[str, Traversable]:
     """``{name: file}`` of the kernel files in ``folder`` (first suffix in SUFFIXES wins)."""
     found: dict = {}
     entries = sorted(folder.iterdir(), key=lambda p: p.name)
@@ -85,7 +90,7 @@ def builtin_files() -> dict:
     return _kernel_files(builtin_dir())
 
 
-def search_dirs(search_path=None) -> list[Path]:
+def search_dirs(search_path: SearchPath = None) -> list[Path]:
     """The user kernel directories: ``search_path`` first, then ``CONVCLI_KERNEL_PATH``.
 
     Examples
@@ -99,7 +104,7 @@ def search_dirs(search_path=None) -> list[Path]:
     return [_expand(d) for d in [*(search_path or []), *env] if str(d)]
 
 
-def _expand(path) -> Path:
+def _expand(path: str | os.PathLike[str]) -> Path:
     """``path`` with a leading ``~`` or ``~user`` expanded, when there is such a home."""
     try:
         return Path(path).expanduser()
@@ -116,7 +121,7 @@ def _looks_like_path(text: str) -> bool:
     )
 
 
-def load_kernel(spec, search_path=None) -> Kernel:
+def load_kernel(spec: str | os.PathLike[str], search_path: SearchPath = None) -> Kernel:
     """Resolve a kernel spec (name, ``name:key=value``, file, inline JSON/ImageMagick).
 
     Parameters
@@ -151,7 +156,7 @@ def load_kernel(spec, search_path=None) -> Kernel:
     return _Resolver(search_dirs(search_path)).load(spec)
 
 
-def _check_search_path(search_path) -> None:
+def _check_search_path(search_path: SearchPath) -> None:
     """Refuse a ``search_path`` folder that does not exist (a typo would shadow nothing)."""
     if isinstance(search_path, (str, os.PathLike)):
         search_path = [search_path]
@@ -169,12 +174,14 @@ def load_builtin(name: str) -> Kernel:
     return _Resolver([]).named(name)
 
 
-def load_file(path, name: str | None = None, search_path=None) -> Kernel:
+def load_file(
+    path: str | os.PathLike[str], name: str | None = None, search_path: SearchPath = None
+) -> Kernel:
     """Load a kernel file (``.json``, ``.npy``, ``.npz`` or libvips ``.mat``)."""
     return _Resolver(search_dirs(search_path)).file(Path(path), name)
 
 
-def save_kernel(kernel: Kernel, path) -> None:
+def save_kernel(kernel: Kernel, path: str | os.PathLike[str]) -> None:
     """Write ``kernel`` to ``path`` in the format its suffix names (round-trips).
 
     Examples
@@ -202,7 +209,7 @@ def save_kernel(kernel: Kernel, path) -> None:
         raise KernelError(f"cannot write {str(path)!r}: accepted suffixes: {accepted}")
 
 
-def all_names(search_path=None) -> list[str]:
+def all_names(search_path: SearchPath = None) -> list[str]:
     """Every name a spec can use: user kernels and built-ins."""
     users = [n for d in search_dirs(search_path) if d.is_dir() for n in _kernel_files(d)]
     return sorted({*users, *PARAMETRIC, *builtin_files()})
@@ -215,7 +222,7 @@ class _Resolver:
         self.dirs = dirs
         self.stack: list[str] = []
 
-    def load(self, spec, base: Path | None = None) -> Kernel:
+    def load(self, spec: str | os.PathLike[str], base: Path | None = None) -> Kernel:
         if isinstance(spec, os.PathLike):
             return self.file(Path(spec))
         if not isinstance(spec, str):
@@ -264,7 +271,7 @@ class _Resolver:
             return self.file(path)
         return self.named(text)
 
-    def _guard(self, key: str, build):
+    def _guard(self, key: str, build: Callable[[], Kernel]) -> Kernel:
         if key in self.stack or len(self.stack) >= _MAX_DEPTH:
             chain = " -> ".join([*self.stack, key])
             raise KernelError(f"kernel {key!r} refers to itself or nests too deeply: {chain}")
@@ -288,12 +295,12 @@ class _Resolver:
             return target
         return name
 
-    def find_user(self, name: str):
+    def find_user(self, name: str) -> Path | None:
         for folder in self.dirs:
             if folder.is_dir():
                 found = _kernel_files(folder).get(name)
                 if found is not None:
-                    return found
+                    return Path(str(found))  # a user folder is on disk
         return None
 
     def named(self, text: str) -> Kernel:
@@ -392,7 +399,7 @@ class _Resolver:
         key = str(path.resolve())
         return self._guard(key, lambda: self._json(text, name, str(path), where, path.parent))
 
-    def _json(self, text: str, name: str, source: str, where: str, base) -> Kernel:
+    def _json(self, text: str, name: str, source: str, where: str, base: Path | None) -> Kernel:
         data = jsonfmt.parse_json(text, where)
         return jsonfmt.kernel_from_json(
             data,
