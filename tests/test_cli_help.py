@@ -92,3 +92,22 @@ def test_filter_keys_are_the_options_fields():
     assert filter_keys() == tuple(FilterOptions.__dataclass_fields__)
     apply_names = {p.name for p in main.commands["apply"].params}
     assert set(filter_keys()) <= apply_names
+
+
+def test_filter_image_takes_every_filter_option_by_name_with_its_default():
+    """filter_image lists the options explicitly (no **options): the same names and
+    defaults as FilterOptions, so the two cannot drift."""
+    import dataclasses
+    import inspect
+
+    from convcli import filter_image
+    from convcli.filtering import FilterOptions
+
+    params = inspect.signature(filter_image).parameters
+    normal = FilterOptions()
+    for field in dataclasses.fields(FilterOptions):
+        assert field.name in params, field.name
+        default = params[field.name].default
+        assert params[field.name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert FilterOptions.from_kwargs(**{field.name: default}) == normal, field.name
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

@@ -320,12 +320,18 @@ def test_premultiply_in_cross_mode_and_cmyk_layout():
         ({"depth": "12"}, r"^depth '12' is not understood; accepted: 8, 16, 32f$"),
         ({"padding_mode": "mirror"}, r"'mirror' is ambiguous"),
         ({"scale": float("nan")}, r"^scale must be a finite number"),
-        ({"sigma": 2}, r"^unknown filter option\(s\) sigma; accepted: padding_mode"),
     ],
 )
 def test_invalid_options_name_the_value(options, message):
     with pytest.raises(ParameterError, match=message):
         filter_image(np.zeros((3, 3), np.uint8), np.ones((1, 1)), **options)
+
+
+def test_an_unknown_option_is_refused_by_name():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'sigma'"):
+        filter_image(np.zeros((3, 3), np.uint8), np.ones((1, 1)), sigma=2)
+    with pytest.raises(ParameterError, match=r"^unknown filter option\(s\) sigma; accepted: "):
+        FilterOptions.from_kwargs(sigma=2)
 
 
 def test_shape_and_layout_errors():

@@ -97,7 +97,24 @@ def filter_image(
     *,
     layout: str | None = None,
     mask: np.ndarray | str | None = None,
-    **options: Any,
+    padding_mode: str = "reflect",
+    padding: str | int | tuple[int, int] = "same",
+    stride: int | tuple[int, int] = 1,
+    dilation: int | tuple[int, int] = 1,
+    normalize: bool | None = None,
+    channel_mode: str = "per-channel",
+    alpha: str | None = None,
+    output_map: str | None = None,
+    scale: float = 1.0,
+    offset: float = 0.0,
+    depth: str | None = None,
+    padding_value: float = 0.0,
+    convolve: bool = False,
+    nan_policy: str = "propagate",
+    nodata: float | None = None,
+    preserve_missing: bool = True,
+    linear: bool = False,
+    channels: str = "all",
 ) -> np.ndarray:
     """Filter one image with a chain of kernels: the in-memory core of ``convcli apply``.
 
@@ -120,13 +137,14 @@ def filter_image(
     mask : ndarray of bool or 'alpha', optional
         ``(H, W)``, True = valid sample (False: missing, as NaN and ``nodata``); ``'alpha'``:
         the alpha channel's zeros are the missing samples (alpha is kept as it is).
-    **options
-        The fields of :class:`FilterOptions`: ``padding_mode``, ``padding``, ``stride``,
-        ``dilation``, ``normalize``, ``channel_mode``, ``alpha``, ``output_map``,
-        ``scale``, ``offset``, ``depth``, ``padding_value``, ``convolve``, ``nan_policy``,
-        ``nodata``, ``preserve_missing``, ``linear``, ``channels``. ``offset``, kernel
-        offsets and a layer's bias are in full scale (1.0 = full intensity at every depth,
-        as ``ToTensor``).
+    padding_mode, padding, stride, dilation, normalize, channel_mode, alpha, output_map
+        The options of :class:`FilterOptions`, same names and meanings (validated and
+        normalised by :meth:`FilterOptions.from_kwargs`).
+    scale, offset, depth, padding_value, convolve, nan_policy, nodata, preserve_missing
+        Likewise. ``offset``, kernel offsets and a layer's bias are in full scale (1.0 =
+        full intensity at every depth, as ``ToTensor``).
+    linear, channels
+        Likewise: the colour options.
 
     Returns
     -------
@@ -161,7 +179,26 @@ def filter_image(
     >>> filter_image(ramp, edge, output_map="offset", stride=2)
     array([[128, 108]], dtype=uint8)
     """
-    opts = FilterOptions.from_kwargs(**options)
+    opts = FilterOptions.from_kwargs(
+        padding_mode=padding_mode,
+        padding=padding,
+        stride=stride,
+        dilation=dilation,
+        normalize=normalize,
+        channel_mode=channel_mode,
+        alpha=alpha,
+        output_map=output_map,
+        scale=scale,
+        offset=offset,
+        depth=depth,
+        padding_value=padding_value,
+        convolve=convolve,
+        nan_policy=nan_policy,
+        nodata=nodata,
+        preserve_missing=preserve_missing,
+        linear=linear,
+        channels=channels,
+    )
     array = np.asarray(array)
     chw = layout is not None and layout.upper() == "CHW"
     if chw:
