@@ -7,6 +7,8 @@ carries the process exit code the command line uses for it.
 
 from __future__ import annotations
 
+from convcli._notes import ConvcliNote
+
 
 class ConvcliError(Exception):
     """Base class: something the user gave (a value, a file, a stream) cannot be used.
@@ -55,7 +57,7 @@ class MissingDependencyError(ConvcliError, ImportError):
     exit_code = 1
 
 
-class ClippedWarning(UserWarning):
+class ClippedWarning(ConvcliNote):
     """More than half of a result clipped to black under the default output map.
 
     Typical of a kernel whose weights sum to 0 (an edge or Laplacian kernel) written with

@@ -324,6 +324,7 @@ def test_blocks_run_on_one_engine_thread_without_touching_other_threads(monkeypa
         return seen[-1]
 
     monkeypatch.setattr(strips, "get_threads", spy)
+    monkeypatch.setattr(parallel, "get_threads", spy)  # run_tasks asks it for every call
     x = da.from_array(
         np.random.default_rng(0).random((1, 2, 64, 64), dtype=np.float32), chunks=(1, 2, 32, 32)
     )

@@ -359,7 +359,7 @@ def test_fifo_in_a_batch_is_an_item_error_not_a_hang(tmp_path):
     lines = error_lines(proc)
     assert proc.returncode == 1
     assert lines[0] == (
-        "failed: pipe.png: cannot read 'pipe.png': it is a FIFO (named pipe), which a batch "
+        "failed: cannot read 'pipe.png': it is a FIFO (named pipe), which a batch "
         "does not read (it could wait forever for a writer); give it alone as INPUT"
     )
     assert lines[-1].startswith("convcli: 1 done, 0 skipped, 1 failed in ")
@@ -470,7 +470,7 @@ def test_unreadable_single_input_is_a_processing_error(tmp_path):
     proc = convcli("apply", "-k", "box", "secret.png", "ok.png", "-o", "out", "-j", "1")
     lines = error_lines(proc)
     assert proc.returncode == 1
-    assert lines[0] == "failed: secret.png: cannot read secret.png: permission denied"
+    assert lines[0] == "failed: cannot read secret.png: permission denied"
     assert lines[-1].startswith("convcli: 1 done, 0 skipped, 1 failed in ")
     assert (tmp_path / "out" / "ok.png").exists()
 
@@ -626,7 +626,7 @@ def test_newline_in_a_file_name_keeps_one_line_per_message(tmp_path):
     lines = error_lines(proc)
     assert proc.returncode == 1
     assert lines[0] == (
-        "failed: bad\\nname.png: cannot read bad\\nname.png: not an image convcli can read "
+        "failed: cannot read bad\\nname.png: not an image convcli can read "
         "(PNG, JPEG, TIFF, BMP, WebP, GIF or .npy)"
     )
     assert len(lines) == 2

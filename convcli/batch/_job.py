@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -72,19 +71,10 @@ class ApplyJob:
     tile: int | None = None
 
     def __call__(self, source, target, on_rows=None) -> str:
-        """:func:`apply_file`, with its notes (:class:`ClippedWarning`) as one
-        ``convcli: note: ...`` line each on stderr (worker processes share it); returns
-        the description of the path taken."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ClippedWarning)
-            path = apply_file(source, target, self, on_rows=on_rows)
-        for w in caught:
-            if issubclass(w.category, ClippedWarning):
-                sys.stderr.write(f"convcli: note: {w.message}\n")
-                sys.stderr.flush()
-            else:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        return path
+        """:func:`apply_file`; returns the description of the path taken. Its notes
+        (:class:`~convcli._notes.ConvcliNote`, :class:`ClippedWarning`) are warnings, which
+        the command line and its worker processes print as ``convcli: note:`` lines."""
+        return apply_file(source, target, self, on_rows=on_rows)
 
 
 def _is_path(target) -> bool:

@@ -16,11 +16,15 @@ run as one band. Everything else returns None and goes the in-memory way
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 
 from convcli.engine._strips import get_threads
+from convcli.errors import ClippedWarning
+from convcli.filtering._outputs import clipped_message, edge_clipping_kernel
 from convcli.filtering._stream import filtered_bands, pixel_mapping, plan_bands
+from convcli.images._fit import fit_metadata
 from convcli.images._outputs import write_output
 from convcli.images._pillow import check_pixels, default_pixel_limit
 from convcli.images._sources import describe, is_path
@@ -81,10 +85,16 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
         bands.close()
         return None
 
+    counting = edge_clipping_kernel(job.kernels, opts, first.dtype) is not None
+    black = [0, 0]  # zero samples, samples: for the clipping note, counted band by band
+
     def rows():
         done = 0
         for out, _ in itertools.chain([(first, out_layout)], bands):
             out = out if out.ndim == 3 else out[:, :, None]
+            if counting:
+                black[0] += int(np.count_nonzero(out == 0))
+                black[1] += out.size
             yield out
             done += out.shape[0]
             if on_rows is not None:
@@ -93,6 +103,8 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
     scale, offset = pixel_mapping(job.kernels, opts)
     threads = get_threads()
     metadata = _scaled(metadata, (height, width), shape)
+    # what the output format cannot hold is dropped with a note, as write_image does
+    metadata = fit_metadata(metadata, fmt, describe(target))
     if fmt == "TIFF":
 
         def encode(stream):
@@ -133,6 +145,9 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
         write_output(target, encode)
     finally:
         bands.close()
+    note = clipped_message(job.kernels, black[0] / black[1], name) if black[1] else None
+    if note:
+        warnings.warn(note, ClippedWarning, stacklevel=2)
     if plan.why_whole is not None:
         return f"{kind}, filtered whole ({plan.why_whole}), written as {fmt}"
     rows_per_band = plan.bands[0][1] - plan.bands[0][0]

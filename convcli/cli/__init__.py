@@ -15,6 +15,7 @@ import sys
 
 import click
 
+from convcli._notes import show_notes
 from convcli._version import __version__
 from convcli.errors import ConvcliError
 
@@ -146,6 +147,7 @@ def main(debug: bool) -> None:
     \b
     Documentation: docs/index.md ('mkdocs serve' shows it as a site).
     """
+    show_notes()  # the library's notes (ConvcliNote warnings): one "convcli: note:" line each
     if debug or os.environ.get("CONVCLI_DEBUG", "") not in ("", "0"):
         _show_notes()
 
@@ -183,12 +185,9 @@ def run() -> None:
     removed, workers stopped), then exit 143 and 129."""
     import signal
 
-    from convcli._notes import show_notes
-
     signal.signal(signal.SIGTERM, _on_sigterm)
     if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
         signal.signal(signal.SIGHUP, _on_sighup)  # nohup's "ignore" stays
-    show_notes()
     main(prog_name="convcli")
 
 

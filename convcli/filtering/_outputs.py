@@ -88,20 +88,33 @@ def clipped_note(kernels, result: np.ndarray, opts: FilterOptions, name: str) ->
     "100% of 'a.png' is black: kernel 'edge' sums to 0 ... --output-map abs ..."
     >>> clipped_note(edge, np.zeros((4, 4), np.uint8), FilterOptions.from_kwargs(output_map="clip"), "x")
     """
+    result = np.asarray(result)
+    if edge_clipping_kernel(kernels, opts, result.dtype) is None or not result.size:
+        return None
+    return clipped_message(kernels, np.count_nonzero(result == 0) / result.size, name)
+
+
+def edge_clipping_kernel(kernels, opts: FilterOptions, dtype) -> object | None:
+    """The last kernel of the chain when its result may clip to black under the default
+    output map: no ``output_map`` given, no natural one, an integer result, and a plain
+    kernel whose weights of both signs sum to 0. None otherwise."""
     if opts.output_map is not None or not kernels or natural_output_map(kernels) != "clip":
         return None
     last = kernels[-1]
-    result = np.asarray(result)
-    if last.is_bank or result.dtype.kind == "f" or not result.size:
+    if last.is_bank or np.dtype(dtype).kind == "f":
         return None
     w = weight_of(last, opts)
     if not (w.max() > 0 > w.min()) or abs(float(w.sum())) > 1e-9 * float(np.abs(w).sum()):
         return None  # not an edge-like kernel (both signs, summing to 0)
-    black = np.count_nonzero(result == 0) / result.size
+    return last
+
+
+def clipped_message(kernels, black: float, name: str) -> str | None:
+    """The note for a result whose fraction ``black`` is 0 (said above one half)."""
     if black <= 0.5:
         return None
     return (
-        f"{black:.0%} of {name} is black: kernel {label(last)} sums to 0 and its negative "
-        "half clipped; --output-map abs shows edge strength, --output-map offset puts 0 "
-        "at mid-grey"
+        f"{black:.0%} of {name} is black: kernel {label(kernels[-1])} sums to 0 and its "
+        "negative half clipped; --output-map abs shows edge strength, --output-map offset "
+        "puts 0 at mid-grey"
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -361,6 +362,8 @@ def open_tiff_rows(path, name: str, max_pixels: int | None = None) -> TiffRows |
     import tifffile  # noqa: PLC0415 - lazy: 0.1 s of imports only TIFF needs
 
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # a FIFO or a device: read once, whole, by the in-memory reader
         with open(path, "rb") as handle:
             if not _tiff.is_tiff(handle.read(4)):
                 return None
