@@ -392,6 +392,12 @@ def conv_missing(x, w, b, geometry, policy: str, mask, run) -> np.ndarray | None
         return None
     if policy == "omit":
         check_normalizable(w, geometry.groups)  # whether or not this input has holes
+    if mask is None:
+        # One pass, no allocation: a finite sum means no NaN and no infinity (a sum that
+        # overflows is only a false alarm, settled by the exact check below).
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.add.reduce(x, axis=None)):
+                return None
     missing = missing_samples(x, mask, policy)
     if missing is None:
         if policy == "propagate" and geometry.method == "auto" and not np.isfinite(x).all():
