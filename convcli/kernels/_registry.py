@@ -67,7 +67,9 @@ _CALL = re.compile(r"^\s*([A-Za-z][\w-]*)\s*\((.*)\)\s*$", re.DOTALL)
 
 def builtin_dir() -> Traversable:
     """The folder of shipped JSON kernels: the top-level ``kernels/`` folder of the project,
-    installed as the data package ``convcli.kernels.builtin`` (see pyproject.toml)."""
+    installed as the data package ``convcli.kernels.builtin`` (see pyproject.toml). In a
+    checkout, ``convcli/kernels/builtin`` is a link to that folder, so the same package
+    import finds it when the tests run on the source tree."""
     return importlib.resources.files("convcli.kernels.builtin")
 
 
