@@ -359,14 +359,14 @@ def open_tiff_rows(path, name: str, max_pixels: int | None = None) -> TiffRows |
     ImageError
         From :func:`check_declared_size`.
     """
-    import tifffile  # noqa: PLC0415 - lazy: 0.1 s of imports only TIFF needs
-
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None  # a FIFO or a device: read once, whole, by the in-memory reader
         with open(path, "rb") as handle:
             if not _tiff.is_tiff(handle.read(4)):
                 return None
+        import tifffile  # noqa: PLC0415 - lazy: 25 ms of imports, for TIFF files only
+
         size = os.path.getsize(path)
         tif = tifffile.TiffFile(path)
     except Exception:  # unreadable or a damaged header: the in-memory reader reports it
