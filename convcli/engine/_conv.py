@@ -12,9 +12,9 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from convcli.choices import METHODS
 from convcli.engine import _missing
@@ -25,9 +25,6 @@ from convcli.engine._padding import check_fits, check_padding_value, normalize_p
 from convcli.engine._planner import choose_method
 from convcli.engine._separable import correlate_separable_strips
 from convcli.errors import ConvcliError, ParameterError
-
-if TYPE_CHECKING:  # numpy.typing costs ~45 ms of start-up; annotations only
-    from numpy.typing import ArrayLike, DTypeLike
 
 
 @dataclass(frozen=True)

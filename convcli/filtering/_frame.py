@@ -29,9 +29,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from convcli.errors import ClippedWarning, KernelError, ParameterError
 from convcli.filtering import _light, _missing
@@ -61,9 +62,6 @@ from convcli.filtering._responses import (
 from convcli.images._data import LAYOUT_BY_CHANNELS  # layout guessed from the channel count
 from convcli.kernels import load_kernel
 from convcli.kernels._kernel import Kernel
-
-if TYPE_CHECKING:  # numpy.typing costs ~45 ms of start-up; annotations only
-    from numpy.typing import ArrayLike
 
 #: What :func:`filter_image` accepts as kernels: one, or a sequence (a chain).
 KernelsLike = Kernel | str | np.ndarray | Sequence[Any]
