@@ -18,14 +18,16 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from convcli.errors import ParameterError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 #: Environment variables that size a worker's thread pools (ours, OpenMP's and BLAS's).
 THREAD_VARIABLES = ("CONVCLI_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -200,6 +202,35 @@ def run_tasks(fn: Callable[[T], object], tasks: Iterable[T]) -> None:
         return
     for _ in _pool(min(threads, len(tasks))).map(fn, tasks):
         pass
+
+
+def ordered_map(
+    fn: Callable[..., R], tasks: Iterable[tuple], threads: int, name: str = "convcli"
+) -> Iterator[R]:
+    """Yield ``fn(*task)`` for every task, in order, computed ``threads`` at a time.
+
+    At most about ``2 * threads`` tasks are in flight, so a producer of large tasks (bands
+    of an image) keeps memory bounded. Inline with one thread. Closing the iterator early
+    cancels what has not started.
+
+    >>> list(ordered_map(pow, [(2, 3), (3, 2)], threads=2))
+    [8, 9]
+    """
+    if threads <= 1:
+        for task in tasks:
+            yield fn(*task)
+        return
+    pool = ThreadPoolExecutor(threads, thread_name_prefix=name)
+    try:
+        running: deque[Future[R]] = deque()
+        for task in tasks:
+            running.append(pool.submit(fn, *task))
+            if len(running) > 2 * threads:  # bounded: memory stays a few tasks
+                yield running.popleft().result()
+        while running:
+            yield running.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _blas_lock = threading.Lock()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convcli.batch._missing import geo_metadata, missing_data
-from convcli.batch._streamed import apply_by_bands, tiff_source
+from convcli.batch._streamed import apply_by_bands, scaled_dpi, tiff_source
 from convcli.engine import preload_fft
 from convcli.errors import ClippedWarning, ParameterError
 from convcli.filtering import FilterOptions, chain_weights
@@ -176,7 +176,7 @@ def apply_file(source, target, job: ApplyJob, *, on_rows=None) -> str:
     note = clipped_note(job.kernels, frames[0], options, name)
     if note:
         warnings.warn(note, ClippedWarning, stacklevel=2)
-    metadata = _scaled_dpi(image.metadata, image.frames[0].shape, frames[0].shape)
+    metadata = scaled_dpi(image.metadata, image.frames[0].shape, frames[0].shape)
     metadata = geo_metadata(metadata, options)
     same_kind = layout == image.layout and frames[0].dtype == image.frames[0].dtype
     mode = image.mode if same_kind else layout
@@ -224,12 +224,3 @@ def needs_srgb(metadata: dict, options: FilterOptions, name: str) -> None:
     if options.linear or options.channels == "lightness":
         what = "--linear" if options.linear else "--channels lightness"
         check_srgb(metadata, name, what)
-
-
-def _scaled_dpi(metadata: dict, before, after) -> dict:
-    """Metadata with DPI scaled when a stride (or valid padding) changed the pixel count."""
-    metadata = dict(metadata)
-    dpi = metadata.get("dpi")
-    if dpi and tuple(before[:2]) != tuple(after[:2]):
-        metadata["dpi"] = (dpi[0] * after[1] / before[1], dpi[1] * after[0] / before[0])
-    return metadata

@@ -102,7 +102,7 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
 
     scale, offset = pixel_mapping(job.kernels, opts)
     threads = get_threads()
-    metadata = _scaled(metadata, (height, width), shape)
+    metadata = scaled_dpi(metadata, (height, width), shape)
     # what the output format cannot hold is dropped with a note, as write_image does
     metadata = fit_metadata(metadata, fmt, describe(target))
     if fmt == "TIFF":
@@ -157,7 +157,8 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
     )
 
 
-def _scaled(metadata: dict, before, after) -> dict:
+def scaled_dpi(metadata: dict, before, after) -> dict:
+    """Metadata with DPI scaled when a stride (or valid padding) changed the pixel count."""
     metadata = dict(metadata)
     dpi = metadata.get("dpi")
     if dpi and tuple(before[:2]) != tuple(after[:2]):

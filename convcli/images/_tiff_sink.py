@@ -11,8 +11,6 @@ georeferencing and resolution when the pixel grid changed (:class:`PixelMapping`
 
 from __future__ import annotations
 
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +19,7 @@ import numpy as np
 from convcli.choices import TIFF_COMPRESSIONS
 from convcli.errors import ImageError, ParameterError
 from convcli.images._tiff_stream import TiffLayout
+from convcli.parallel import ordered_map
 
 #: ``--compression`` names -> TIFF Compression tag values.
 COMPRESSIONS = TIFF_COMPRESSIONS
@@ -287,19 +286,5 @@ def _encode_strip(strip: np.ndarray, tag: int, predictor: int) -> bytes:
 
 def _strips(bands, rows: int, tag: int, predictor: int, threads: int):
     """Encoded strips in order, ``threads`` at a time (a bounded queue of them)."""
-    groups = _row_groups(bands, rows)
-    if threads <= 1 or tag == 1:
-        for strip in groups:
-            yield _encode_strip(strip, tag, predictor)
-        return
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="convcli-tiff")
-    try:
-        running: deque = deque()
-        for strip in groups:
-            running.append(pool.submit(_encode_strip, strip, tag, predictor))
-            if len(running) > 2 * threads:
-                yield running.popleft().result()
-        while running:
-            yield running.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    tasks = ((strip, tag, predictor) for strip in _row_groups(bands, rows))
+    return ordered_map(_encode_strip, tasks, 1 if tag == 1 else threads, "convcli-tiff")

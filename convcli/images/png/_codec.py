@@ -20,15 +20,13 @@ from __future__ import annotations
 import contextlib
 import io
 import struct
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from zlib_ng import zlib_ng as zlib
 
 from convcli.errors import ImageError, ParameterError
 from convcli.images.png._chunks import SIGNATURE, chunks, decode_pixels, make_chunk, metadata_chunks
-from convcli.parallel import get_threads
+from convcli.parallel import get_threads, ordered_map
 
 #: Filtered bytes per deflate piece: large enough that the full flushes cost nothing.
 PIECE_BYTES = 4 * 1024 * 1024
@@ -268,23 +266,7 @@ def write(
 def _deflated(array, pieces, level: int, threads: int):
     """Yield :func:`_deflate_piece` of every piece in order, ``threads`` at a time."""
     tasks = [(array, r0, r1, level, i == len(pieces) - 1) for i, (r0, r1) in enumerate(pieces)]
-    if threads == 1:
-        for task in tasks:
-            yield _deflate_piece(*task)
-        return
-    # imported here: one-piece (small) images deflate inline (start-up time)
-
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="convcli-png")
-    try:
-        running: deque[Future[bytes]] = deque()
-        for task in tasks:
-            running.append(pool.submit(_deflate_piece, *task))
-            if len(running) > 2 * threads:  # bounded: memory stays a few pieces
-                yield running.popleft().result()
-        while running:
-            yield running.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    return ordered_map(_deflate_piece, tasks, threads, "convcli-png")
 
 
 def _flush_idat(stream, pending: bytearray, least: int) -> bytearray:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import struct
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -26,6 +24,7 @@ from convcli.images.png._codec import (
     adler32_combine,
     zlib_header,
 )
+from convcli.parallel import ordered_map
 
 
 def _pieces(bands, height: int, rows: int):
@@ -101,18 +100,4 @@ def write_png_bands(
 
 
 def _run(tasks, threads: int):
-    if threads <= 1:
-        for task in tasks:
-            yield _deflate_piece(*task)
-        return
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="convcli-png")
-    try:
-        running: deque = deque()
-        for task in tasks:
-            running.append(pool.submit(_deflate_piece, *task))
-            if len(running) > 2 * threads:
-                yield running.popleft().result()
-        while running:
-            yield running.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    return ordered_map(_deflate_piece, tasks, threads, "convcli-png")
