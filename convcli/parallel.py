@@ -205,13 +205,17 @@ def run_tasks(fn: Callable[[T], object], tasks: Iterable[T]) -> None:
 
 
 def ordered_map(
-    fn: Callable[..., R], tasks: Iterable[tuple], threads: int, name: str = "convcli"
+    fn: Callable[..., R],
+    tasks: Iterable[tuple],
+    threads: int,
+    name: str = "convcli",
+    ahead: int | None = None,
 ) -> Iterator[R]:
     """Yield ``fn(*task)`` for every task, in order, computed ``threads`` at a time.
 
-    At most about ``2 * threads`` tasks are in flight, so a producer of large tasks (bands
-    of an image) keeps memory bounded. Inline with one thread. Closing the iterator early
-    cancels what has not started.
+    At most ``ahead + 1`` tasks (default ``2 * threads + 1``) are in flight, so a producer
+    of large tasks (bands of an image) keeps memory bounded. Inline with one thread.
+    Closing the iterator early cancels what has not started.
 
     >>> list(ordered_map(pow, [(2, 3), (3, 2)], threads=2))
     [8, 9]
@@ -220,12 +224,13 @@ def ordered_map(
         for task in tasks:
             yield fn(*task)
         return
-    pool = ThreadPoolExecutor(threads, thread_name_prefix=name)
+    # its workers count as pool tasks: what they run inside (the engine) runs inline
+    pool = ThreadPoolExecutor(threads, thread_name_prefix=name, initializer=_mark_worker)
     try:
         running: deque[Future[R]] = deque()
         for task in tasks:
             running.append(pool.submit(fn, *task))
-            if len(running) > 2 * threads:  # bounded: memory stays a few tasks
+            if len(running) > (2 * threads if ahead is None else ahead):  # bounded memory
                 yield running.popleft().result()
         while running:
             yield running.popleft().result()

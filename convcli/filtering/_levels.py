@@ -111,7 +111,13 @@ def mid_grey(dtype) -> float:
 
 
 def map_output(
-    values, dtype, output_map: str = "clip", scale: float = 1.0, offset: float = 0.0
+    values,
+    dtype,
+    output_map: str = "clip",
+    scale: float = 1.0,
+    offset: float = 0.0,
+    *,
+    overwrite: bool = False,
 ) -> np.ndarray:
     """Map filtered ``values`` (in the grey levels of ``dtype``) to an array of ``dtype``.
 
@@ -129,6 +135,8 @@ def map_output(
         (:func:`mid_grey`), as Pillow's EMBOSS and libvips do.
     scale, offset : float
         ``scale * values + offset`` first, in grey levels.
+    overwrite : bool
+        ``values`` (a float array) may be used as scratch space: one copy fewer.
 
     Returns
     -------
@@ -161,22 +169,24 @@ def map_output(
     dtype = np.dtype(dtype)
     top = max_value(dtype)
     v = np.asarray(values)
+    owned = overwrite
     if v.dtype.kind != "f":
-        v = v.astype(np.float64)
+        v, owned = v.astype(np.float64), True
     if scale != 1.0 or offset != 0.0:
-        v = v * scale + offset
+        v, owned = v * scale + offset, True
     if output_map == "abs":
-        v = np.abs(v)
+        v, owned = np.abs(v), True
     elif output_map == "offset":
-        v = v + mid_grey(dtype)
+        v, owned = v + mid_grey(dtype), True
     elif output_map == "normalize":
-        v = _stretch(v, top)
+        stretched = _stretch(v, top)
+        v, owned = stretched, owned or stretched is not v
     if dtype.kind == "f":
         return v.astype(dtype)
     if dtype.itemsize >= 4 and v.dtype != np.float64:
-        v = v.astype(np.float64)  # float32 cannot hold 2**31 - 1
+        v, owned = v.astype(np.float64), True  # float32 cannot hold 2**31 - 1
     # fmax/fmin pass NaN over (NaN -> 0); clipping to whole bounds commutes with rint
-    v = np.fmax(v, v.dtype.type(0))
+    v = np.fmax(v, v.dtype.type(0), out=v if owned else None)
     np.fmin(v, v.dtype.type(top), out=v)
     np.rint(v, out=v)
     return v.astype(dtype)

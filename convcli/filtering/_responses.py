@@ -122,6 +122,7 @@ def check_range(
     name: str = "the image",
     out_dtype=None,
     unit: float = 1.0,
+    peak: float | None = None,
 ) -> None:
     """Refuse, before computing, a chain of kernels whose values could overflow ``x``'s float
     type (float32 for 8- and 16-bit images), instead of filling the result with infinities;
@@ -132,7 +133,9 @@ def check_range(
     The bound is the worst case: the largest magnitude in ``x`` times each kernel's sum of
     absolute weights (times the channel count in ``cross`` mode), plus its bias, then its
     own scale and offset, then ``opts.scale`` and ``opts.offset`` (bias and offsets are in
-    full scale: times ``unit``, full intensity in ``x``'s values).
+    full scale: times ``unit``, full intensity in ``x``'s values). ``peak``, when given, is
+    that largest magnitude known beforehand (the range of an integer image's type): no
+    pass over ``x``, and the same answer for every band of an image.
 
     Examples
     --------
@@ -148,7 +151,8 @@ def check_range(
     convcli.errors.KernelError: kernel 'huge' could turn the values of the image (up to 255) ...
     """
     limit = float(np.finfo(x.dtype).max)
-    peak = float(max(x.max(), -x.min())) if x.size else 0.0
+    if peak is None:
+        peak = float(max(x.max(), -x.min())) if x.size else 0.0
     if not np.isfinite(peak):
         if out_dtype is not None and np.dtype(out_dtype).kind != "f":
             bits = 8 * np.dtype(out_dtype).itemsize

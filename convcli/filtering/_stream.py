@@ -4,21 +4,22 @@
 reach, filters the band with :func:`~convcli.filtering._frame.filter_frame` and yields
 its output rows in order. The bands are those of
 :func:`~convcli.filtering._bands.filter_frame_by_rows` (they depend on the image and the
-kernels only), so the rows are bit for bit those of the in-memory path. Bands run on the
-engine's threads (each band's engine inline), a bounded number ahead of the consumer:
-memory holds a few bands, whatever the image size.
+kernels only), so the rows are bit for bit those of the in-memory path. The rows are read
+in order on the consumer's thread; the bands are filtered one per thread (each band's
+engine inline), a bounded number ahead of the consumer
+(:func:`convcli.parallel.ordered_map`): memory holds a few bands, whatever the image size.
 
 Whole-frame cases (see :func:`streams`) read the image whole and yield one band.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from convcli.filtering._bands import _banded, band_rows, chain_reach
 from convcli.filtering._frame import FilterOptions, filter_frame
 from convcli.filtering._responses import kernel_hw
+from convcli.parallel import get_threads, ordered_map
 
 
 def streams(opts: FilterOptions) -> str | None:
@@ -74,7 +75,8 @@ def filtered_bands(
     ----------
     read_rows : callable
         ``read_rows(r0, r1)`` gives input rows ``r0:r1`` as an ``(r1 - r0, W, C)`` array;
-        called from worker threads, in any order.
+        called on the consumer's thread, bands top to bottom (consecutive calls overlap
+        by twice the reach).
     height : int
         Input rows.
     plan : BandPlan
@@ -102,24 +104,19 @@ def filtered_bands(
         return
     reach = plan.reach
 
-    def span(band):
-        return max(0, band[0] - reach), min(height, band[1] + reach)
+    def filtered(rows, band, a):
+        out, out_layout = filter_frame(rows, kernels, layout, opts, name)
+        return out[band[0] - a : band[1] - a], out_layout
 
-    # One band at a time on the engine's threads (memory: one band, whatever the cores);
-    # the next band's rows are read meanwhile (decoding releases the GIL).
-    reader = ThreadPoolExecutor(1, thread_name_prefix="convcli-read")
-    try:
-        ahead = reader.submit(read_rows, *span(plan.bands[0]))
-        for i, band in enumerate(plan.bands):
-            rows = ahead.result()
-            if i + 1 < len(plan.bands):
-                ahead = reader.submit(read_rows, *span(plan.bands[i + 1]))
-            a = span(band)[0]
-            out, out_layout = filter_frame(rows, kernels, layout, opts, name)
-            del rows
-            yield out[band[0] - a : band[1] - a], out_layout
-    finally:
-        reader.shutdown(wait=True, cancel_futures=True)
+    def read():  # in order, on the consumer's thread, as the pool asks for more
+        for band in plan.bands:
+            a = max(0, band[0] - reach)
+            yield read_rows(a, min(height, band[1] + reach)), band, a
+
+    # Several bands at once, one per thread (the engine inline in each): every step of
+    # filter_frame runs on all the cores, not only the convolutions.
+    threads = get_threads()
+    yield from ordered_map(filtered, read(), threads, "convcli-band", ahead=threads)
 
 
 def pixel_mapping(kernels, opts: FilterOptions) -> tuple[tuple[float, float], tuple[float, float]]:
