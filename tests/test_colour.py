@@ -370,7 +370,7 @@ def test_refusals(array, kwargs, message):
 )
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_bands_give_identical_bytes(monkeypatch, layout, options, dtype):
-    monkeypatch.setattr(rows, "BAND_SAMPLES", 1)  # 64-row bands
+    monkeypatch.setattr(rows, "BAND_SAMPLES", 1)  # 32-row bands
     top = np.iinfo(dtype).max
     frame = RNG.integers(0, top + 1, (300, 37, len(layout)), dtype=dtype)
     chain = (

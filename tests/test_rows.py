@@ -92,11 +92,35 @@ def test_whole_frame_steps_fall_back_to_one_band(options, monkeypatch):
     assert len(calls) == 1
 
 
-def test_band_count_and_reach():
+def test_band_count_and_reach(monkeypatch):
     opts = FilterOptions.from_kwargs(dilation=(3, 1))
     kernels = (load_kernel("gaussian:sigma=1"), load_kernel("sobel"))
-    assert rows.chain_reach(kernels, opts) == 3 * 6 + 3 * 2
-    assert rows.band_rows(4096, 3, 24) == 96  # 64-row floor overridden by 4 x reach
+    # 'same' padding: half of each dilated span (7 rows -> 3 * 6, 3 rows -> 3 * 2) above
+    # and below a pixel
+    assert rows.chain_reach(kernels, opts) == 3 * 6 // 2 + 3 * 2 // 2
+    assert rows.chain_reach((load_kernel("box:size=4"),), opts) == 5  # span 10: 4 up, 5 down
+    assert rows.band_rows(4096, 3, 24) == 96  # the 32-row floor overridden by 4 x reach
+    assert rows.band_rows(4096, 3, 2) == 32
+    monkeypatch.setattr(rows, "BAND_SAMPLES", 1 << 21)
+    assert rows.band_rows(16384, 3, 6) == 42  # 2**21 samples: memory does not grow with W
+
+
+def test_bands_reach_exactly_far_enough(monkeypatch):
+    """Even kernels see one row more on one side: bands with the exact reach still give
+    the whole frame's bits (a reach one row short would not)."""
+    frame = RNG.integers(0, 256, (300, 40, 3), dtype=np.uint8)
+    opts = FilterOptions.from_kwargs(dilation=(3, 1))
+    monkeypatch.setattr(rows, "BAND_SAMPLES", 40 * 40 * 3)
+    real = rows.chain_reach
+    for spec in ("box:size=4", "box:size=5"):
+        chain = (load_kernel(spec), load_kernel("gaussian:sigma=1"))
+        whole, _ = filter_frame(frame, chain, "RGB", opts)
+        banded, _ = rows.filter_frame_by_rows(frame, chain, "RGB", opts)
+        np.testing.assert_array_equal(banded, whole)
+        monkeypatch.setattr(rows, "chain_reach", lambda *a: real(*a) - 1)
+        short, _ = rows.filter_frame_by_rows(frame, chain, "RGB", opts)
+        monkeypatch.setattr(rows, "chain_reach", real)
+        assert not np.array_equal(short, whole)
 
 
 @pytest.mark.parametrize("chain", [("gaussian:sigma=2",), ("random_fft",)])

@@ -33,19 +33,33 @@ BAND_SAMPLES = 1 << 21
 
 
 def chain_reach(kernels, opts: FilterOptions) -> int:
-    """Rows above or below a pixel that a chain of kernels can see (an upper bound)."""
+    """Rows above or below a pixel that a chain of kernels can see (an upper bound).
+
+    With ``'same'`` padding (the only banded one), a kernel spanning ``e`` rows (dilated)
+    sees ``(e - 1) // 2`` rows above a pixel and ``e - 1 - (e - 1) // 2`` below: at most
+    half its span, rounded up.
+
+    Examples
+    --------
+    >>> from convcli.kernels import load_kernel
+    >>> chain_reach((load_kernel("gaussian:sigma=2"),), FilterOptions())  # 13 rows
+    6
+    >>> chain_reach((load_kernel("box:size=4"),) * 2, FilterOptions.from_kwargs(dilation=3))
+    10
+    """
 
     def reach(kernel) -> int:
         if kernel.members:
             return max(reach(member) for member in kernel.members)
-        return opts.dilation[0] * (kernel.weight.shape[-2] - 1)
+        return (opts.dilation[0] * (kernel.weight.shape[-2] - 1) + 1) // 2
 
     return sum(reach(kernel) for kernel in kernels)
 
 
 def band_rows(width: int, channels: int, reach: int) -> int:
-    """Output rows per band: about BAND_SAMPLES float samples, and well above the reach."""
-    return max(64, 4 * reach, BAND_SAMPLES // max(1, width * channels))
+    """Output rows per band: about BAND_SAMPLES float samples (so memory does not grow with
+    the width), at least 32 and four times the reach (the rows read twice stay few)."""
+    return max(32, 4 * reach, BAND_SAMPLES // max(1, width * channels))
 
 
 def _banded(opts: FilterOptions) -> bool:

@@ -239,7 +239,8 @@ class TiffRows:
                 raise ValueError(f"strip or tile {index} is cut short")
             rows = np.frombuffer(data, self._raw).reshape(b - a, shape[2], shape[3])
             position = (*position[:2], a, *position[3:])
-            return rows.astype(self._raw.newbyteorder("=")), position, (1, b - a, *shape[2:])
+            native = rows.astype(self._raw.newbyteorder("="), copy=False)  # swapped if need be
+            return native, position, (1, b - a, *shape[2:])
         with self._lock:
             if index in self._cache:
                 self._cache.move_to_end(index)
