@@ -243,18 +243,21 @@ def write_tiff_bands(
 
 
 def _row_groups(bands, rows: int):
-    """Regroup the bands' rows into arrays of ``rows`` rows (the last may be shorter)."""
-    pending, have = [], 0
+    """Regroup the bands' rows into arrays of ``rows`` rows (the last may be shorter),
+    each filled in place as the rows arrive (no concatenated copies)."""
+    block, have = None, 0
     for band in bands:
-        pending.append(band)
-        have += band.shape[0]
-        while have >= rows:
-            block = np.concatenate(pending) if len(pending) > 1 else pending[0]
-            yield block[:rows]
-            rest = block[rows:]
-            pending, have = ([rest] if rest.shape[0] else []), rest.shape[0]
-    if have:
-        yield np.concatenate(pending) if len(pending) > 1 else pending[0]
+        while band.shape[0]:
+            if block is None:
+                block, have = np.empty((rows, *band.shape[1:]), band.dtype), 0
+            take = min(rows - have, band.shape[0])
+            block[have : have + take] = band[:take]
+            band, have = band[take:], have + take
+            if have == rows:
+                yield block
+                block = None
+    if block is not None:
+        yield block[:have]
 
 
 def _tiles(bands, tiles, shape, dtype):
