@@ -18,6 +18,7 @@ import numpy as np
 
 from convcli.choices import TIFF_COMPRESSIONS
 from convcli.errors import ImageError, ParameterError
+from convcli.images._tiff_ifd import append_ifds, placeholder_tags
 from convcli.images._tiff_stream import TiffLayout
 from convcli.parallel import ordered_map
 
@@ -223,7 +224,8 @@ def write_tiff_bands(
     if resolution is not None:
         options["resolution"] = tuple(float(v) for v in resolution[0])
         options["resolutionunit"] = int(resolution[1])
-    options["extratags"] = extratags
+    subifds = stored.subifds if stored is not None else {}
+    options["extratags"] = extratags + placeholder_tags(subifds, bigtiff)
     if tiles:
         data = _tiles(bands, tiles, shape, dtype)
         options.update(tile=tiles, buffersize=8 << 20)
@@ -240,6 +242,8 @@ def write_tiff_bands(
             writer.write(data, shape=data_shape, dtype=dtype, **options)
     except (ValueError, TypeError, NotImplementedError) as exc:
         raise ImageError(f"cannot write the TIFF: {exc}") from None
+    if subifds:
+        append_ifds(stream, subifds)  # tifffile does not write EXIF and GPS directories
 
 
 def _row_groups(bands, rows: int):

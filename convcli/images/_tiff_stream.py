@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+import struct
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import numpy as np
 from convcli.errors import ImageError
 from convcli.images import _tiff  # noqa: F401  (silences tifffile's logger)
 from convcli.images._pillow import check_pixels, default_pixel_limit
+from convcli.images._tiff_ifd import SUB_IFDS, RawIfd, read_ifd
 
 #: Largest decoded/stored ratio each compression can reach (with margin): none 1, PackBits
 #: 128/2, deflate 1032, LZW about 2700 (12-bit codes for strings of up to 4096 bytes);
@@ -39,10 +41,16 @@ DEFAULT_RATIO = 100_000.0
 
 #: Tags copied to the output as they are (code -> name), besides ICC and resolution.
 KEPT_TAGS = {
+    269: "DocumentName",
     270: "ImageDescription",
+    271: "Make",
+    272: "Model",
+    274: "Orientation",
+    285: "PageName",
     305: "Software",
     306: "DateTime",
     315: "Artist",
+    316: "HostComputer",
     33432: "Copyright",
     33550: "ModelPixelScale",
     33922: "ModelTiepoint",
@@ -75,6 +83,8 @@ class TiffLayout:
     icc_profile : bytes or None
     resolution : ((float, float), int) or None
         X and Y resolution and the ResolutionUnit tag value.
+    subifds : dict
+        The EXIF (34665) and GPS (34853) directories, tag -> :class:`RawIfd`.
     """
 
     compression: int = 1
@@ -86,6 +96,7 @@ class TiffLayout:
     tags: dict = field(default_factory=dict)
     icc_profile: bytes | None = None
     resolution: tuple | None = None
+    subifds: dict = field(default_factory=dict)
 
 
 def _dtype_of(page):
@@ -142,6 +153,13 @@ def _tags(page) -> TiffLayout:
         unit = int(tags[296].value) if 296 in tags else 2
         resolution = ((x[0] / x[1] if x[1] else 0.0, y[0] / y[1] if y[1] else 0.0), unit)
     tile = (int(page.tilelength), int(page.tilewidth)) if page.is_tiled else None
+    parent = page.parent
+    subifds = {}
+    for code in SUB_IFDS:
+        if code in tags:
+            ifd = _sub_ifd(parent.filehandle, tags[code], parent.byteorder, parent.is_bigtiff)
+            if ifd is not None and ifd.entries:
+                subifds[code] = ifd
     return TiffLayout(
         compression=int(page.compression),
         predictor=int(page.predictor),
@@ -152,7 +170,20 @@ def _tags(page) -> TiffLayout:
         tags=kept,
         icc_profile=icc,
         resolution=resolution,
+        subifds=subifds,
     )
+
+
+def _sub_ifd(handle, tag, byteorder: str, bigtiff: bool) -> RawIfd | None:
+    """The directory a pointer tag (ExifIFD, GPSIFD) points at, read raw (the pointer from
+    the tag's entry itself: tifffile's ``valueoffset`` of these tags is the directory's)."""
+    try:
+        handle.seek(tag.offset + (12 if bigtiff else 8))  # after code, type and count
+        word = "Q" if bigtiff and tag.dtype in (16, 18) else "I"
+        (offset,) = struct.unpack(byteorder + word, handle.read(struct.calcsize(word)))
+    except (OSError, struct.error):
+        return None
+    return read_ifd(handle, offset, byteorder, bigtiff)
 
 
 class TiffRows:
