@@ -26,6 +26,7 @@ import os
 import stat
 import struct
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from PIL import Image
@@ -38,13 +39,15 @@ from convcli.images.png._chunks import SIGNATURE, make_chunk
 from convcli.images.png._codec import plain_chunks
 
 #: Filtered bytes libpng reconstructs at a time (one small PNG).
-PIECE_BYTES = 4 << 20
+PIECE_BYTES = 1 << 20
 #: Largest read of compressed bytes from the file.
 READ_BYTES = 1 << 20
 #: Bytes of the last rows given that are kept for the next request (bands overlap).
 KEEP_BYTES = 32 << 20
 _LAYOUTS = {0: "L", 4: "LA", 2: "RGB", 6: "RGBA"}
 _IEND = make_chunk(b"IEND", b"")
+#: zlib-ng's error class (its stub declares an instance).
+_ZLIB_ERROR = cast("type[Exception]", zlib.error)
 
 
 @dataclass
@@ -267,7 +270,7 @@ class PngRows:
                     )
             try:
                 got = self._inflater.decompress(self._input, len(out) - have)
-            except zlib.error as exc:
+            except _ZLIB_ERROR as exc:
                 raise self._corrupt(exc, rows) from None
             self._input = b"" if self._inflater.eof else self._inflater.unconsumed_tail
             out[have : have + len(got)] = got
@@ -284,7 +287,7 @@ class PngRows:
                     raise self._error("the image data ends before its zlib stream does")
             try:
                 self._inflater.decompress(self._input, 1 << 16)
-            except zlib.error as exc:
+            except _ZLIB_ERROR as exc:
                 raise self._corrupt(exc, rows) from None
             self._input = b"" if self._inflater.eof else self._inflater.unconsumed_tail
         while self._compressed():
@@ -297,21 +300,23 @@ class PngRows:
         import imagecodecs  # noqa: PLC0415 - lazy: 30 ms of imports, for PNG decoding only
 
         line, above = self.stride + 1, 1 if self._next else 0
-        filtered = bytearray(line * (above + count))
-        view = memoryview(filtered)
-        view[1 : line * above] = self._above  # filter byte 0 (None), then the row above
-        rows = (self._next, self._next + count)
-        self._inflate(view[line * above :], rows)
-        view.release()
+        prefix = b"\x00" + self._above if above else b""  # filter None, the row above
         ihdr = struct.pack(">II", self.width, above + count) + self._header.ihdr[8:]
-        idat = zlib.compress(filtered, 0)
-        del filtered
-        piece = b"".join([SIGNATURE, make_chunk(b"IHDR", ihdr), _chunk(b"IDAT", idat), _IEND])
-        del idat
+        piece, blocks = _piece_png(ihdr, line * (above + count))
+        rows = (self._next, self._next + count)
+        done = 0
+        for block in blocks:  # the prefix, then the inflated rows, straight into place
+            head = max(0, min(len(block), len(prefix) - done))
+            block[:head] = prefix[done : done + head]
+            if head < len(block):
+                self._inflate(block[head:], rows)
+            done += len(block)
+        _seal(piece, blocks)
         try:
             pixels = imagecodecs.png_decode(piece)
         except Exception as exc:  # imagecodecs raises its own PngError for corrupt data
             raise self._corrupt(exc, rows) from None
+        del piece, blocks
         pixels = pixels.reshape(above + count, self.width, self.channels)[above:]
         last = pixels[-1]
         self._above = (last if self.dtype.itemsize == 1 else last.astype(">u2")).tobytes()
@@ -360,7 +365,47 @@ class PngRows:
         return out
 
 
-def _chunk(kind: bytes, body: bytes) -> bytes:
-    """:func:`make_chunk` without concatenating ``kind`` and ``body`` for the CRC."""
-    crc = zlib.crc32(body, zlib.crc32(kind)) & 0xFFFFFFFF
-    return b"".join([struct.pack(">I", len(body)), kind, body, struct.pack(">I", crc)])
+#: Bytes of a stored (level 0) deflate block.
+_BLOCK = 65535
+#: Where the IDAT chunk's type starts in a piece: after the signature, IHDR and a length.
+_IDAT_AT = len(SIGNATURE) + 25 + 4
+
+
+def _piece_png(ihdr: bytes, size: int) -> tuple[bytearray, list[memoryview]]:
+    """A PNG of IHDR body ``ihdr`` whose one IDAT holds ``size`` bytes of scanlines in
+    stored deflate blocks, in one buffer; and the views of the buffer where the scanlines
+    go, in order (a block each). Fill them, then :func:`_seal` it.
+
+    Examples
+    --------
+    >>> import numpy as np, imagecodecs
+    >>> piece, blocks = _piece_png(struct.pack(">IIBBBBB", 2, 1, 8, 0, 0, 0, 0), 3)
+    >>> blocks[0][:] = bytes([1, 7, 5])  # filter Sub: 7, 7 + 5
+    >>> _seal(piece, blocks)
+    >>> imagecodecs.png_decode(piece).tolist()
+    [[7, 12]]
+    """
+    count = max(1, -(-size // _BLOCK))
+    body = 2 + size + 5 * count + 4  # zlib header, blocks, Adler-32
+    piece = bytearray(_IDAT_AT + 4 + body + 4 + len(_IEND))
+    head = SIGNATURE + make_chunk(b"IHDR", ihdr) + struct.pack(">I", body) + b"IDAT\x78\x01"
+    piece[: len(head)] = head
+    piece[-len(_IEND) :] = _IEND
+    view, blocks, at = memoryview(piece), [], len(head)
+    for i in range(count):
+        n = min(_BLOCK, size - i * _BLOCK)
+        struct.pack_into("<BHH", piece, at, i == count - 1, n, n ^ 0xFFFF)
+        blocks.append(view[at + 5 : at + 5 + n])
+        at += 5 + n
+    return piece, blocks
+
+
+def _seal(piece: bytearray, blocks: list[memoryview]) -> None:
+    """Write the Adler-32 and the CRC of a filled :func:`_piece_png`."""
+    adler = 1
+    for block in blocks:
+        adler = zlib.adler32(block, adler)
+    end = len(piece) - len(_IEND) - 4  # the IDAT chunk's CRC
+    struct.pack_into(">I", piece, end - 4, adler)
+    crc = zlib.crc32(memoryview(piece)[_IDAT_AT:end])
+    struct.pack_into(">I", piece, end, crc & 0xFFFFFFFF)
