@@ -133,8 +133,6 @@ def open_png_rows(path, name: str, max_pixels: int | None = None) -> PngRows | N
             return None
         with _pillow_limit(None), Image.open(path) as image:  # the header chunks only
             mode, metadata = image.mode, metadata_of(image)
-    except ImageError:
-        raise
     except Exception:  # unreadable or a damaged header: the whole-image reader reports it
         handle.close()
         return None
