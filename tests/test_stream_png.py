@@ -399,6 +399,24 @@ def test_damaged_pixels_mid_file(tmp_path, how, output):
         assert whole_path.output.replace("the stream", str(src)).strip() == lines[0]
 
 
+def test_interrupted_stream_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C while bands are read: the temporary is removed, no output appears."""
+    src = tmp_path / "in.png"
+    src.write_bytes(png_file(smooth((400, 64, 3), np.uint8)))
+    calls, original = {"n": 0}, _rows.PngRows.rows
+
+    def interrupted(self, r0, r1):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return original(self, r0, r1)
+
+    monkeypatch.setattr(_rows.PngRows, "rows", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(src, tmp_path / "out.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
+
+
 def test_wrong_checksum_at_the_end(tmp_path):
     """The zlib stream's Adler-32 is checked after the last row, as libpng does."""
     data = bytearray(png_file(smooth((100, 40, 3), np.uint8), idat=10**6))
