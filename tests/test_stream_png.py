@@ -394,6 +394,14 @@ def test_damaged_pixels_mid_file(tmp_path, how, output):
     assert lines[0].endswith("; re-export or re-download it")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
     assert src.read_bytes() == before
+    detail = lines[0].split("truncated or corrupt image data (")[1]
+    if how == "too few rows":
+        row = int(detail.split("the image data ends at row ")[1].split()[0])
+        assert 0 < row < 400 and detail.startswith(f"the image data ends at row {row} of 400)")
+    elif how == "truncated":
+        assert detail.startswith("the file ends inside PNG chunk IDAT at byte ")
+    elif how == "deflate":
+        assert detail.startswith("rows ")
     if how == "crc":  # the whole-image reader's words
         whole_path = CliRunner().invoke(main, ["apply", "-k", "box", "-", "-"], input=before)
         assert whole_path.output.replace("the stream", str(src)).strip() == lines[0]

@@ -205,6 +205,7 @@ class PngRows:
         self._chunk_at, self._chunk_left, self._crc = 0, 0, 0
         self._idat_done = False
         self._next = 0  # the next row to inflate
+        self._inflated = 0  # bytes of filtered rows inflated
         self._above = b""  # row _next - 1 as stored (PNG byte order)
         self._kept: np.ndarray | None = None  # the last rows given, up to row _next
 
@@ -262,10 +263,8 @@ class PngRows:
             if not self._input:
                 self._input = b"" if self._inflater.eof else self._compressed()
                 if not self._input:
-                    raise self._error(
-                        f"the image data ends before row {self._next + have // (self.stride + 1)}"
-                        f" of {self.height}"
-                    )
+                    row = self._inflated // (self.stride + 1)
+                    raise self._error(f"the image data ends at row {row} of {self.height}")
             try:
                 got = self._inflater.decompress(self._input, len(out) - have)
             except _ZLIB_ERROR as exc:
@@ -273,6 +272,7 @@ class PngRows:
             self._input = b"" if self._inflater.eof else self._inflater.unconsumed_tail
             out[have : have + len(got)] = got
             have += len(got)
+            self._inflated += len(got)
 
     def _finish(self) -> None:
         """After the last row: the rest of the zlib stream (its Adler-32 checked, as libpng
