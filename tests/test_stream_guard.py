@@ -11,8 +11,8 @@ import io
 
 import numpy as np
 import pytest
-from bounded import run_bounded
 from click.testing import CliRunner
+from stream_helpers import interrupt_rows, run_bounded
 from test_stream_tiff import run, small_bands, smooth  # noqa: F401  (small_bands: autouse)
 
 from convcli import filter_image
@@ -115,16 +115,7 @@ def test_interrupted_stream_leaves_nothing(tmp_path, monkeypatch):
     tifffile.imwrite(src, smooth((400, 64, 3), np.uint8), photometric="rgb", rowsperstrip=16)
     from convcli.images import _tiff_stream
 
-    calls = {"n": 0}
-    original = _tiff_stream.TiffRows.rows
-
-    def interrupted(self, r0, r1):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return original(self, r0, r1)
-
-    monkeypatch.setattr(_tiff_stream.TiffRows, "rows", interrupted)
+    interrupt_rows(monkeypatch, _tiff_stream.TiffRows)
     with pytest.raises(KeyboardInterrupt):
         run(src, tmp_path / "out.tif")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]

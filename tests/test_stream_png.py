@@ -16,11 +16,11 @@ import zlib
 import imagecodecs
 import numpy as np
 import pytest
-from bounded import run_bounded
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from stream_helpers import interrupt_rows, run_bounded
 
 import convcli.filtering._bands as bands_module
 from convcli import filter_image
@@ -411,15 +411,7 @@ def test_interrupted_stream_leaves_nothing(tmp_path, monkeypatch):
     """Ctrl-C while bands are read: the temporary is removed, no output appears."""
     src = tmp_path / "in.png"
     src.write_bytes(png_file(smooth((400, 64, 3), np.uint8)))
-    calls, original = {"n": 0}, _rows.PngRows.rows
-
-    def interrupted(self, r0, r1):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return original(self, r0, r1)
-
-    monkeypatch.setattr(_rows.PngRows, "rows", interrupted)
+    interrupt_rows(monkeypatch, _rows.PngRows)
     with pytest.raises(KeyboardInterrupt):
         run(src, tmp_path / "out.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]

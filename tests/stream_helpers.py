@@ -1,5 +1,6 @@
-"""``convcli`` run in a subprocess whose address space is limited (``RLIMIT_AS``): the
-memory bound of the streamed paths, whole process (Python, NumPy, SciPy, codecs) included."""
+"""Helpers of the streamed-path tests: ``convcli`` run in a subprocess whose address space is
+limited (``RLIMIT_AS``: the memory bound, whole process included), and Ctrl-C in the middle
+of a band reader."""
 
 from __future__ import annotations
 
@@ -30,3 +31,16 @@ def run_bounded(args, limit: int, **env) -> subprocess.CompletedProcess:
         env=env,
         timeout=600,
     )
+
+
+def interrupt_rows(monkeypatch, reader_class, call: int = 4) -> None:
+    """Make ``reader_class.rows`` raise KeyboardInterrupt (Ctrl-C) at its ``call``-th call."""
+    calls, original = {"n": 0}, reader_class.rows
+
+    def interrupted(self, r0, r1):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise KeyboardInterrupt
+        return original(self, r0, r1)
+
+    monkeypatch.setattr(reader_class, "rows", interrupted)
