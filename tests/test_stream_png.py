@@ -189,6 +189,22 @@ def test_all_five_filters_occur():
         assert filters_used(data) == {0, 1, 2, 3, 4}
 
 
+def test_empty_idat_chunks_and_surplus_data(tmp_path):
+    """Empty IDAT chunks between the others, and data after the zlib stream's end (which
+    libpng ignores): the same rows."""
+    array = smooth((40, 21, 3), np.uint8)
+    data = png_file(array, idat=300)
+    empty = make_chunk(b"IDAT", b"")
+    first, last = _idat_offsets(data)[1], data.rindex(b"IEND") - 4
+    data = (
+        data[:first] + empty + data[first:last] + empty + make_chunk(b"IDAT", b"junk") + data[last:]
+    )
+    (tmp_path / "in.png").write_bytes(data)
+    np.testing.assert_array_equal(whole(data), array)
+    with open_png_rows(tmp_path / "in.png", "in.png") as reader:
+        np.testing.assert_array_equal(reader.rows(0, 40), array)
+
+
 def test_bands_overlapping_beyond_what_is_kept(tmp_path, monkeypatch):
     """A band reaching above the rows kept from the previous one: decoded again from the
     top (correct, slower); a band above the previous one is a caller's error."""
