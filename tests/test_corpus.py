@@ -201,9 +201,11 @@ IMAGE_CASES = {
         {"in.png": _BOMB_PNG},
         [],
         1,
-        r"cannot read {d}/in\.png: it is larger than the limit of 89478485 pixels \(a guard "
-        r"against decompression bombs\); if you trust the file, raise the limit with "
-        r"--max-pixels \(max_pixels=\)",
+        # read by bands: refused from the header, its 17 bytes of IDAT cannot hold it
+        r"cannot read {d}/in\.png: it declares 200000x200000 pixels \(120000200000 bytes "
+        r"decoded\) but stores only 17 bytes of image data, more than its compression can "
+        r"expand \(a guard against decompression bombs\); if you trust the file, give "
+        r"--max-pixels \(max_pixels=\) to allow it",
     ),
     "image over --max-pixels": (
         {"in.png": _PNG},

@@ -8,13 +8,11 @@ process with a limited address space.
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from stream_helpers import interrupt_rows, run_bounded
 from test_stream_tiff import run, small_bands, smooth  # noqa: F401  (small_bands: autouse)
 
 from convcli import filter_image
@@ -117,16 +115,7 @@ def test_interrupted_stream_leaves_nothing(tmp_path, monkeypatch):
     tifffile.imwrite(src, smooth((400, 64, 3), np.uint8), photometric="rgb", rowsperstrip=16)
     from convcli.images import _tiff_stream
 
-    calls = {"n": 0}
-    original = _tiff_stream.TiffRows.rows
-
-    def interrupted(self, r0, r1):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return original(self, r0, r1)
-
-    monkeypatch.setattr(_tiff_stream.TiffRows, "rows", interrupted)
+    interrupt_rows(monkeypatch, _tiff_stream.TiffRows)
     with pytest.raises(KeyboardInterrupt):
         run(src, tmp_path / "out.tif")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]
@@ -169,15 +158,6 @@ def test_row_progress_silent_off_terminal_and_quiet():
 
 # --- memory -----------------------------------------------------------------------------
 
-_BOUNDED = r"""
-import resource, sys
-limit = int(sys.argv[3])
-resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-from convcli.cli import run
-sys.argv = ["convcli", "apply", "-k", "box:size=3", "--compression", "none", sys.argv[1], sys.argv[2]]
-run()
-"""
-
 
 def test_streamed_8192_square_in_bounded_address_space(tmp_path):
     """8192x8192 16-bit RGB: 384 MiB decoded, 768 MiB as floats. Streamed, the whole
@@ -193,15 +173,9 @@ def test_streamed_8192_square_in_bounded_address_space(tmp_path):
     tifffile.imwrite(
         src, strips(), shape=(side, side, 3), dtype=np.uint16, photometric="rgb", rowsperstrip=64
     )
-    env = dict(os.environ, MALLOC_ARENA_MAX="2", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     limit = 320 * 2**20
-    done = subprocess.run(
-        [sys.executable, "-c", _BOUNDED, str(src), str(tmp_path / "out.tif"), str(limit)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    args = ["apply", "-k", "box:size=3", "--compression", "none", src, tmp_path / "out.tif"]
+    done = run_bounded(args, limit)
     assert done.returncode == 0, done.stderr
     with open_tiff_rows(tmp_path / "out.tif", "out") as result:
         assert (result.height, result.width, result.channels) == (side, side, 3)

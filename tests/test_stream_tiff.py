@@ -234,10 +234,10 @@ def test_streamed_png_equals_in_memory_png(tmp_path, monkeypatch):
     buffer = io.BytesIO()
     write_image(ImageData([expected], "RGB", "PNG"), buffer)
     assert (tmp_path / "out.png").read_bytes() == buffer.getvalue()
-    # and a PNG input (read whole) is written by bands with the same bytes
+    # and a PNG input (read by bands) is written by bands with the same bytes
     write_image(ImageData([array], "RGB", "PNG"), tmp_path / "in.png")
     path = run(tmp_path / "in.png", tmp_path / "again.png", "sobel", output_map="abs")
-    assert path.startswith("PNG read whole")
+    assert path.startswith("PNG read by bands, streamed in")
     assert (tmp_path / "again.png").read_bytes() == buffer.getvalue()
 
 
@@ -427,7 +427,7 @@ def test_batch_report_records_the_path(tmp_path):
     items = data["files"]
     paths = {Path(item["source"]).name: item["path"] for item in items}
     assert paths["a.tif"].startswith("TIFF read by bands, ")
-    assert paths["b.png"].startswith("PNG read whole")
+    assert paths["b.png"].startswith("PNG read by bands, filtered whole (40 rows fit one band)")
 
 
 @settings(max_examples=40)

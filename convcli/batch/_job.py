@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convcli.batch._missing import geo_metadata, missing_data
-from convcli.batch._streamed import apply_by_bands, scaled_dpi, tiff_source
+from convcli.batch._streamed import apply_by_bands, band_source, scaled_dpi
 from convcli.engine import preload_fft
 from convcli.errors import ClippedWarning, ParameterError
 from convcli.filtering import FilterOptions, chain_weights
@@ -108,8 +108,8 @@ def apply_file(source, target, job: ApplyJob, *, on_rows=None) -> str:
     Returns
     -------
     str
-        Which path ran: streamed by bands (a single-image TIFF file, or a PNG output) or
-        in memory, and why.
+        Which path ran: streamed by bands (a single-image TIFF or a PNG file, or a PNG
+        output) or in memory, and why.
 
     Raises
     ------
@@ -145,8 +145,8 @@ def apply_file(source, target, job: ApplyJob, *, on_rows=None) -> str:
         )
     preload_fft(chain_weights(job.kernels))
     name = f"'{describe(source)}'" if _is_path(source) else describe(source)
-    # a TIFF file read band by band (None: read whole); missing data needs the whole image
-    reader = tiff_source(source, job) if not _missing_data_asked(job) else None
+    # a TIFF or PNG file read band by band (None: read whole); missing data needs it whole
+    reader = band_source(source, job) if not _missing_data_asked(job) else None
     if reader is not None:
         with reader:
             if _nodata_possible(reader):  # samples may equal the nodata tag: whole image
@@ -195,7 +195,7 @@ def _nodata_possible(reader) -> bool:
     """True when a TIFF read by bands declares a GDAL_NODATA value that its samples can
     hold: those samples are missing (issue 14's rules), which the whole-image path handles.
     A value the sample type cannot hold (-9999 in an 8-bit image) marks nothing."""
-    entry = reader.stored.tags.get(GDAL_NODATA_TAG)
+    entry = None if reader.stored is None else reader.stored.tags.get(GDAL_NODATA_TAG)
     if entry is None:
         return False
     value = entry[-1]

@@ -4,6 +4,8 @@
 
 - a single-image TIFF file read band by band (:mod:`convcli.images._tiff_stream`),
   written as TIFF (keeping its compression, tiling and tags) or PNG;
+- a plain PNG file read band by band (:mod:`convcli.images.png._rows`), written as PNG
+  (or as TIFF when ``--compression`` or ``--tile`` is given, as for whole images);
 - any single-frame image read whole, written as PNG band by band (only the decoded
   input is whole, never the float working copy or the result).
 
@@ -30,21 +32,24 @@ from convcli.images._pillow import check_pixels, default_pixel_limit
 from convcli.images._sources import describe, is_path
 from convcli.images._tiff_sink import PixelMapping, write_tiff_bands
 from convcli.images._tiff_stream import open_tiff_rows
+from convcli.images.png._rows import open_png_rows
 from convcli.images.png._stream import write_png_bands
 
 _PNG_LAYOUTS = ("L", "LA", "RGB", "RGBA", "")
 _ICC_SPACE = {"L": b"GRAY", "LA": b"GRAY", "RGB": b"RGB ", "RGBA": b"RGB "}
 
 
-def tiff_source(source, job):
-    """A band reader for ``source`` when it is a TIFF file read band by band, else None."""
+def band_source(source, job):
+    """A band reader for ``source`` when it is a TIFF or PNG file read band by band, else
+    None (the caller reads it whole)."""
     if not is_path(source):
         return None
-    return open_tiff_rows(source, describe(source), job.max_pixels)
+    reader = open_tiff_rows(source, describe(source), job.max_pixels)
+    return reader or open_png_rows(source, describe(source), job.max_pixels)
 
 
 def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on_rows=None):
-    """Filter ``reader`` (a TiffRows) or ``image`` (one-frame ImageData) into ``target``.
+    """Filter ``reader`` (TiffRows, PngRows) or ``image`` (one-frame ImageData) into ``target``.
 
     Returns a one-line description of the path taken, or None when this function does
     not handle the output (the caller then works in memory). ``on_rows(done, total)`` is
@@ -54,7 +59,7 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
     if reader is not None:
         height, width, channels = reader.height, reader.width, reader.channels
         layout, read_rows, metadata = reader.layout, reader.rows, reader.metadata
-        kind = "TIFF read by bands"
+        kind = f"{reader.format} read by bands"
     else:
         frame = image.frames[0]
         height, width, channels = frame.shape
@@ -67,7 +72,8 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
     if fmt == "PNG" and layout not in _PNG_LAYOUTS:
         return None
     retiled = job.compression is not None or job.tile is not None
-    if fmt not in ("TIFF", "PNG") or fmt == "TIFF" and reader is None and not retiled:
+    stored = None if reader is None else reader.stored  # None: no TIFF layout to keep
+    if fmt not in ("TIFF", "PNG") or fmt == "TIFF" and stored is None and not retiled:
         return None
     opts = job.options
     plan = plan_bands(height, width, channels, job.kernels, opts)
@@ -114,7 +120,7 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
                 shape=shape,
                 dtype=first.dtype,
                 layout=out_layout,
-                stored=None if reader is None else reader.stored,
+                stored=stored,
                 metadata=metadata,
                 compression=job.compression,
                 tile=job.tile,

@@ -33,8 +33,8 @@ apply_max_pixels_option = click.option(
     "--max-pixels",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Refuse images of more than N pixels. Default: a TIFF filtered by bands of rows "
-    "has no pixel limit (memory stays bounded) and is refused only when its header is "
+    help="Refuse images of more than N pixels. Default: a TIFF or PNG filtered by bands of "
+    "rows has no pixel limit (memory stays bounded) and is refused only when its header is "
     "hostile (more pixels than its compressed bytes can hold); images read whole keep "
     "Pillow's ~89 million decompression-bomb limit. N replaces both.",
 )
@@ -151,9 +151,9 @@ def apply(
     standard input; '-' as OUTPUT writes standard output. The output is written to a
     temporary file and renamed into place, so an interrupted run leaves nothing behind.
 
-    Big images: a TIFF file is read, filtered and written by bands of rows (memory does
-    not grow with the image), keeping its compression, tiling and GeoTIFF tags; a PNG
-    output is encoded by bands. --debug says which path ran.
+    Big images: a TIFF or PNG file is read, filtered and written by bands of rows
+    (memory does not grow with the image); a TIFF keeps its compression, tiling and
+    GeoTIFF tags; a PNG output is encoded by bands. --debug says which path ran.
 
     \b
     Batch form, as cp: 'apply DIR OUTDIR', 'apply FILE... OUTDIR' (an existing folder

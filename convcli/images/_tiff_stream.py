@@ -29,13 +29,14 @@ import numpy as np
 
 from convcli.errors import ImageError
 from convcli.images import _tiff  # noqa: F401  (silences tifffile's logger)
-from convcli.images._pillow import check_pixels, default_pixel_limit
+from convcli.images._declared import DEFLATE_RATIO, check_declared
+from convcli.images._pillow import default_pixel_limit
 from convcli.images._tiff_ifd import SUB_IFDS, RawIfd, read_ifd
 
 #: Largest decoded/stored ratio each compression can reach (with margin): none 1, PackBits
 #: 128/2, deflate 1032, LZW about 2700 (12-bit codes for strings of up to 4096 bytes);
 #: others (zstd, LZMA, JPEG, WebP ...) get :data:`DEFAULT_RATIO`.
-MAX_RATIO = {1: 1.0, 32773: 130.0, 8: 1100.0, 32946: 1100.0, 5: 3000.0}
+MAX_RATIO = {1: 1.0, 32773: 130.0, 8: DEFLATE_RATIO, 32946: DEFLATE_RATIO, 5: 3000.0}
 #: Decoded/stored ratio allowed for compressions not in :data:`MAX_RATIO`.
 DEFAULT_RATIO = 100_000.0
 
@@ -354,20 +355,10 @@ def check_declared_size(page, file_size: int, name: str, max_pixels: int | None)
             f"cannot read {name}: its strips or tiles lie beyond the end of the file "
             f"({file_size} bytes): it is truncated or corrupt; re-export or re-download it"
         )
-    pixels = int(page.imagelength) * int(page.imagewidth)
-    if max_pixels is not None:
-        check_pixels(pixels, max_pixels, name)
-        return
-    decoded = pixels * int(page.samplesperpixel) * max(1, int(page.bitspersample) // 8)
+    width, height = int(page.imagewidth), int(page.imagelength)
+    decoded = width * height * int(page.samplesperpixel) * max(1, int(page.bitspersample) // 8)
     ratio = MAX_RATIO.get(int(page.compression), DEFAULT_RATIO)
-    stored = int(counts.sum())
-    if decoded > ratio * max(stored, 1) and decoded > 1 << 24:
-        raise ImageError(
-            f"cannot read {name}: it declares {page.imagewidth}x{page.imagelength} pixels "
-            f"({decoded} bytes decoded) but stores only {stored} bytes of image data, more "
-            "than its compression can expand (a guard against decompression bombs); if you "
-            "trust the file, give --max-pixels (max_pixels=) to allow it"
-        )
+    check_declared(name, (width, height), decoded, int(counts.sum()), ratio, max_pixels)
 
 
 def _keeps_exif_whole(page) -> bool:

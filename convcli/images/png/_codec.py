@@ -312,14 +312,27 @@ def plain(data: bytes) -> bool:
     """
     if not data.startswith(SIGNATURE) or len(data) < 33 or data[12:16] != b"IHDR":
         return False
-    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    return plain_chunks(data[16:29], (bytes(kind) for kind, _ in chunks(memoryview(data))))
+
+
+def plain_chunks(ihdr: bytes, kinds) -> bool:
+    """:func:`plain` from the IHDR body and the chunk types in file order (an iterable).
+
+    Examples
+    --------
+    >>> ihdr = struct.pack(">IIBBBBB", 4, 4, 16, 6, 0, 0, 0)  # 16-bit RGBA
+    >>> plain_chunks(ihdr, [b"IHDR", b"eXIf", b"IDAT", b"IEND"])
+    True
+    >>> plain_chunks(ihdr, [b"IHDR", b"IDAT", b"eXIf", b"IEND"])  # EXIF after the pixels
+    False
+    """
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", ihdr)
     if depth not in (8, 16) or colour not in (0, 2, 4, 6) or interlace:
         return False
     if not (width <= _LIBPNG_MAX_SIDE and height <= _LIBPNG_MAX_SIDE):
         return False
     seen_pixels = False
-    for kind, _ in chunks(memoryview(data)):
-        kind = bytes(kind)
+    for kind in kinds:
         seen_pixels = seen_pixels or kind == b"IDAT"
         if kind in (b"tRNS", b"acTL") or seen_pixels and kind == b"eXIf":
             return False
