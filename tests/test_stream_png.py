@@ -319,7 +319,7 @@ def test_cli_says_the_path_and_writes_the_same_bytes(tmp_path):
         main, ["--debug", "apply", "-k", "box:size=5", str(src), str(tmp_path / "out.png")]
     )
     assert result.exit_code == 0, result.output
-    assert "PNG read by bands, streamed in 7 bands of 64 rows (reach " in result.output
+    assert "PNG read by bands, streamed in 13 bands of 32 rows (reach 2)" in result.output
     assert (tmp_path / "out.png").read_bytes() == in_memory(src, "box:size=5")[0]
 
 
