@@ -181,7 +181,7 @@ def test_fail_fast_stops_and_says_how_many_did_not_start(tmp_path):
         ),
         (
             ["apply", "-k", "box", "a.png", "b.png", "--jobs", "2"],
-            "--jobs, --scheduler, --report and --suffix apply to the batch form",
+            "--jobs, --report and --suffix apply to the batch form",
         ),
         (
             ["apply", "-k", "box", "-o", "out", "--format", "xcf", "a.png"],

@@ -115,6 +115,46 @@ def make_executor(jobs: int):
     return InlineExecutor() if jobs <= 1 else ProcessExecutor(jobs)
 
 
+def connect_dask(address: str):
+    """``(client, cluster)`` for a ``--scheduler`` address: a ``LocalCluster`` of worker
+    processes for ``local`` / ``local:N`` (``cluster`` to close after the client), else a
+    client of the scheduler at ``address`` (``cluster`` None)."""
+    try:
+        from distributed import Client, LocalCluster  # noqa: PLC0415 - optional dependency
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"--scheduler needs Dask's distributed scheduler, which is not installed "
+            f'({exc}); install it with: pip install "convcli[dask]"',
+            name="distributed",
+        ) from exc
+    if address == "local" or address.startswith("local:"):
+        count = address.partition(":")[2]
+        if count and not (count.isdigit() and int(count) > 0):
+            raise ParameterError(
+                f"--scheduler {address!r}: the worker count after 'local:' must be a "
+                "positive whole number, e.g. local:4"
+            )
+        workers = int(count) if count else available_cores()
+        threads = threads_per_worker(workers)
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+            env=worker_environment(threads),
+        )
+        return Client(cluster), cluster
+    try:
+        return Client(address, timeout="10s"), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ParameterError(
+            f"cannot reach the Dask scheduler at {address!r} ({exc}); start one with "
+            "'dask scheduler' and workers with 'dask worker ADDRESS', or use "
+            "--scheduler local"
+        ) from exc
+
+
 class DaskExecutor:
     """Runs items as tasks on a ``dask.distributed`` scheduler (``--scheduler``).
 
@@ -130,48 +170,12 @@ class DaskExecutor:
         self.address = address
         self.jobs = 1
 
-    def _connect(self):
-        try:
-            from distributed import Client, LocalCluster  # noqa: PLC0415 - optional dependency
-        except ImportError as exc:
-            raise MissingDependencyError(
-                f"--scheduler needs Dask's distributed scheduler, which is not installed "
-                f'({exc}); install it with: pip install "convcli[dask]"',
-                name="distributed",
-            ) from exc
-        if self.address == "local" or self.address.startswith("local:"):
-            count = self.address.partition(":")[2]
-            if count and not (count.isdigit() and int(count) > 0):
-                raise ParameterError(
-                    f"--scheduler {self.address!r}: the worker count after 'local:' must be a "
-                    "positive whole number, e.g. local:4"
-                )
-            workers = int(count) if count else available_cores()
-            threads = threads_per_worker(workers)
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                silence_logs=logging.CRITICAL,
-                env=worker_environment(threads),
-            )
-            return Client(cluster), cluster
-        try:
-            return Client(self.address, timeout="10s"), None
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ParameterError(
-                f"cannot reach the Dask scheduler at {self.address!r} ({exc}); start one with "
-                "'dask scheduler' and workers with 'dask worker ADDRESS', or use "
-                "--scheduler local"
-            ) from exc
-
     def run(
         self, work: Callable[[str, str], str | None], items: list[BatchItem]
     ) -> Iterator[ItemResult]:
         if not items:
             return
-        client, cluster = self._connect()
+        client, cluster = connect_dask(self.address)
         from distributed import as_completed  # noqa: PLC0415 - optional dependency
 
         futures = {}

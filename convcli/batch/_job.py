@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from convcli._notes import note as say_note
+from convcli.batch._dask_bands import dask_band_map
 from convcli.batch._missing import geo_metadata, missing_data
 from convcli.batch._streamed import apply_by_bands, band_source, scaled_dpi
 from convcli.engine import preload_fft
@@ -57,6 +59,10 @@ class ApplyJob:
         keeps the input TIFF's (deflate for other inputs).
     tile : int or None
         TIFF tiles of this side (a multiple of 16), 0 for strips; None keeps the input's.
+    scheduler : str or None
+        A Dask scheduler (``local``, ``local:N``, ``tcp://host:port``) on which the bands
+        of an image read or written by bands are filtered (``apply --scheduler`` with one
+        INPUT); None: this process's threads.
     """
 
     kernels: tuple
@@ -69,6 +75,7 @@ class ApplyJob:
     mask: str | None = None
     compression: str | None = None
     tile: int | None = None
+    scheduler: str | None = None
 
     def __call__(self, source, target, on_rows=None) -> str:
         """:func:`apply_file`; returns the description of the path taken. Its notes
@@ -102,6 +109,8 @@ def apply_file(source, target, job: ApplyJob, *, on_rows=None) -> str:
         ``target`` is written atomically: a temporary file in its directory renamed into
         place, so an interrupted run leaves no partial file under the final name.
     job : ApplyJob
+        With ``job.scheduler``, the bands are filtered on that Dask scheduler (an image
+        that is not filtered by bands then runs here, with a note saying so).
     on_rows : callable, optional
         ``on_rows(done, total)`` as output rows are written (when the image streams).
 
@@ -137,6 +146,14 @@ def apply_file(source, target, job: ApplyJob, *, on_rows=None) -> str:
     >>> int(read_image(io.BytesIO(dst.getvalue())).frames[0][0, 0, 0])
     100
     """
+    if job.scheduler is None:
+        return _apply_file(source, target, job, on_rows, None)
+    with dask_band_map(job.scheduler) as band_map:
+        return _apply_file(source, target, job, on_rows, band_map)
+
+
+def _apply_file(source, target, job: ApplyJob, on_rows, band_map) -> str:
+    """:func:`apply_file`, the bands filtered by ``band_map`` (None: this process)."""
 
     if same_file(source, target) and not job.in_place:
         raise ParameterError(
@@ -154,7 +171,9 @@ def apply_file(source, target, job: ApplyJob, *, on_rows=None) -> str:
             else:
                 needs_srgb(reader.metadata, job.options, name)
                 fmt = resolve_format(job.format, target, reader)
-                path = apply_by_bands(source, target, job, fmt, reader=reader, on_rows=on_rows)
+                path = apply_by_bands(
+                    source, target, job, fmt, reader=reader, on_rows=on_rows, band_map=band_map
+                )
                 if path is not None:
                     return path
     image = read_image(source, max_pixels=job.max_pixels)
@@ -162,9 +181,17 @@ def apply_file(source, target, job: ApplyJob, *, on_rows=None) -> str:
     needs_srgb(image.metadata, job.options, name)
     streamable = not _missing_data_asked(job) and "nodata" not in image.metadata
     if len(image.frames) == 1 and streamable:  # written band by band when the format allows
-        path = apply_by_bands(source, target, job, fmt, image=image, on_rows=on_rows)
+        path = apply_by_bands(
+            source, target, job, fmt, image=image, on_rows=on_rows, band_map=band_map
+        )
         if path is not None:
             return path
+    if band_map is not None:
+        say_note(
+            f"--scheduler: {name} is filtered in this process ({image.format} read whole, "
+            f"written as {fmt}): only images read or written by bands are filtered on the "
+            "cluster"
+        )
     options = job.options
     if fmt == "NPY" and options.depth is None:
         options = dataclasses.replace(options, depth="32f")  # the float result itself

@@ -48,12 +48,15 @@ def band_source(source, job):
     return reader or open_png_rows(source, describe(source), job.max_pixels)
 
 
-def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on_rows=None):
+def apply_by_bands(
+    source, target, job, fmt: str, *, reader=None, image=None, on_rows=None, band_map=None
+):
     """Filter ``reader`` (TiffRows, PngRows) or ``image`` (one-frame ImageData) into ``target``.
 
     Returns a one-line description of the path taken, or None when this function does
     not handle the output (the caller then works in memory). ``on_rows(done, total)`` is
-    called as output rows are written.
+    called as output rows are written; ``band_map`` filters the bands elsewhere (see
+    :func:`~convcli.filtering._stream.filtered_bands`).
     """
     name = f"'{describe(source)}'" if is_path(source) else describe(source)
     if reader is not None:
@@ -79,7 +82,9 @@ def apply_by_bands(source, target, job, fmt: str, *, reader=None, image=None, on
     plan = plan_bands(height, width, channels, job.kernels, opts)
     if plan.why_whole is not None and reader is not None and job.max_pixels is None:
         check_pixels(height * width, default_pixel_limit(), reader.name)  # it will be whole
-    bands = filtered_bands(read_rows, height, plan, job.kernels, layout, opts, name)
+    bands = filtered_bands(
+        read_rows, height, plan, job.kernels, layout, opts, name, band_map=band_map
+    )
     first, out_layout = next(bands)
     first = first if first.ndim == 3 else first[:, :, None]
     out_height = height if plan.why_whole is None else first.shape[0]

@@ -7,6 +7,7 @@ the command functions so ``convcli --help`` stays fast.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import warnings
@@ -212,11 +213,12 @@ def apply(
     # CONVCLI_SCHEDULER in the environment is for batches: only a --scheduler typed here clashes
     source = click.get_current_context().get_parameter_source("scheduler")
     typed = source == click.core.ParameterSource.COMMANDLINE
-    if batch["jobs"] or (batch["scheduler"] and typed) or batch["report"] or batch["suffix"]:
+    if batch["jobs"] or batch["report"] or batch["suffix"]:
         raise click.UsageError(
-            "--jobs, --scheduler, --report and --suffix apply to the batch form "
-            "(a directory or -o OUTDIR)"
+            "--jobs, --report and --suffix apply to the batch form (a directory or -o OUTDIR)"
         )
+    if batch["scheduler"] and typed:  # one image: its bands are filtered on the cluster
+        job = dataclasses.replace(job, scheduler=batch["scheduler"])
     input, output = paths
     source = _stream(input, "INPUT")
     target = _stream(output, "OUTPUT", output=True)

@@ -80,7 +80,8 @@ def batch_options(command):
             envvar="CONVCLI_SCHEDULER",
             metavar="ADDRESS",
             help="Run the files as tasks on a Dask scheduler (tcp://host:8786), or "
-            "'local' / 'local:N' for an in-process cluster of N workers. Needs "
+            "'local' / 'local:N' for an in-process cluster of N workers; with one INPUT "
+            "(typed, not from the environment), filter its bands there. Needs "
             'pip install "convcli[dask]". Env: CONVCLI_SCHEDULER.',
         ),
         click.option(

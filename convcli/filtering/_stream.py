@@ -67,7 +67,14 @@ def plan_bands(height: int, width: int, channels: int, kernels, opts: FilterOpti
 
 
 def filtered_bands(
-    read_rows, height: int, plan: BandPlan, kernels, layout, opts: FilterOptions, name: str
+    read_rows,
+    height: int,
+    plan: BandPlan,
+    kernels,
+    layout,
+    opts: FilterOptions,
+    name: str,
+    band_map=None,
 ):
     """Yield ``(rows, layout)`` of the filtered image band by band, top to bottom.
 
@@ -83,6 +90,9 @@ def filtered_bands(
         From :func:`plan_bands`.
     kernels, layout, opts, name
         As :func:`~convcli.filtering._frame.filter_frame` takes them.
+    band_map : callable, optional
+        ``band_map(fn, tasks)`` yielding ``fn(*task)`` for every task in order, to filter
+        the bands elsewhere (a Dask cluster); default: this process's threads.
 
     Examples
     --------
@@ -99,9 +109,6 @@ def filtered_bands(
     >>> len(parts) > 1, np.array_equal(np.concatenate(parts), filter_frame(img, chain, "RGB", opts)[0])
     (True, True)
     """
-    if plan.why_whole is not None:
-        yield filter_frame(read_rows(0, height), kernels, layout, opts, name)
-        return
     reach = plan.reach
 
     def filtered(rows, band, a):
@@ -112,6 +119,13 @@ def filtered_bands(
         for band in plan.bands:
             a = max(0, band[0] - reach)
             yield read_rows(a, min(height, band[1] + reach)), band, a
+
+    if band_map is not None:
+        yield from band_map(filtered, read())
+        return
+    if plan.why_whole is not None:
+        yield filter_frame(read_rows(0, height), kernels, layout, opts, name)
+        return
 
     # Several bands at once, one per thread (the engine inline in each): every step of
     # filter_frame runs on all the cores, not only the convolutions.
