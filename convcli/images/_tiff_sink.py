@@ -278,12 +278,12 @@ def _tiles(bands, tiles, shape, dtype):
             yield np.ascontiguousarray(piece if channels > 1 else piece[:, :, 0])
 
 
-def _encode_strip(strip: np.ndarray, tag: int, predictor: int) -> bytes:
+def _encode_strip(strip: np.ndarray, tag: int, predictor: int) -> bytes | np.ndarray:
     from tifffile import TIFF  # noqa: PLC0415 - lazy: 0.1 s of imports only TIFF needs
 
     strip = np.ascontiguousarray(strip)
     if tag == 1:
-        return strip.tobytes()
+        return strip  # tifffile writes the array's memory itself: no bytes copy
     if predictor > 1:
         strip = TIFF.PREDICTORS[predictor](strip, axis=-2)
     if tag == 32773:
