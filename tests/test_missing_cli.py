@@ -277,7 +277,9 @@ def test_a_stride_grows_the_pixel_scale_and_nodata_is_written(tmp_path):
         page = tif.pages.first
         assert page.shape == (24, 28)
         assert page.tags[33550].value == (60.0, 60.0, 0.0)
-        assert page.tags[33922].value == (0.0, 0.0, 0.0, 500000.0, 4000000.0, 0.0)
+        # output pixel 0 is centred on input pixel 0 and two pixels wide: the input's
+        # corner (the tie point on the ground) lies a quarter of an output pixel in
+        assert page.tags[33922].value == (0.25, 0.25, 0.0, 500000.0, 4000000.0, 0.0)
     # --nodata on an image without the tag: written on TIFF output
     npy = tmp_path / "in.npy"
     image = RNG.random((10, 12), dtype=np.float32)

@@ -14,8 +14,6 @@ import os
 import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from convcli._notes import note as say_note
 from convcli.batch._dask_bands import dask_band_map
 from convcli.batch._missing import geo_metadata, missing_data
@@ -162,20 +160,27 @@ def _apply_file(source, target, job: ApplyJob, on_rows, band_map) -> str:
         )
     preload_fft(chain_weights(job.kernels))
     name = f"'{describe(source)}'" if _is_path(source) else describe(source)
-    # a TIFF or PNG file read band by band (None: read whole); missing data needs it whole
-    reader = band_source(source, job) if not _missing_data_asked(job) else None
+    # a TIFF or PNG file read band by band (None: read whole); a mask file is read whole
+    reader = band_source(source, job) if job.mask in (None, "alpha") else None
     if reader is not None:
         with reader:
-            if _nodata_possible(reader):  # samples may equal the nodata tag: whole image
-                reader = None
-            else:
-                needs_srgb(reader.metadata, job.options, name)
-                fmt = resolve_format(job.format, target, reader)
-                path = apply_by_bands(
-                    source, target, job, fmt, reader=reader, on_rows=on_rows, band_map=band_map
-                )
-                if path is not None:
-                    return path
+            # a GDAL_NODATA tag marks missing samples, band by band as in memory
+            options, mask = missing_data(reader, job, job.options, name)
+            needs_srgb(reader.metadata, options, name)
+            fmt = resolve_format(job.format, target, reader)
+            banded = dataclasses.replace(job, options=options)
+            path = apply_by_bands(
+                source,
+                target,
+                banded,
+                fmt,
+                reader=reader,
+                on_rows=on_rows,
+                band_map=band_map,
+                mask=mask,
+            )
+            if path is not None:
+                return path
     image = read_image(source, max_pixels=job.max_pixels)
     fmt = resolve_format(job.format, target, image)
     needs_srgb(image.metadata, job.options, name)
@@ -204,7 +209,7 @@ def _apply_file(source, target, job: ApplyJob, on_rows, band_map) -> str:
     if note:
         warnings.warn(note, ClippedWarning, stacklevel=2)
     metadata = scaled_dpi(image.metadata, image.frames[0].shape, frames[0].shape)
-    metadata = geo_metadata(metadata, options)
+    metadata = geo_metadata(metadata, options, job.kernels)
     same_kind = layout == image.layout and frames[0].dtype == image.frames[0].dtype
     mode = image.mode if same_kind else layout
     result = ImageData(frames, layout, fmt, mode, metadata)
@@ -212,30 +217,6 @@ def _apply_file(source, target, job: ApplyJob, on_rows, band_map) -> str:
     return (
         f"{image.format} read whole, filtered in memory ({len(frames)} frame(s)), written as {fmt}"
     )
-
-
-#: The TIFF tag holding a GeoTIFF's no-data value (GDAL_NODATA).
-GDAL_NODATA_TAG = 42113
-
-
-def _nodata_possible(reader) -> bool:
-    """True when a TIFF read by bands declares a GDAL_NODATA value that its samples can
-    hold: those samples are missing (issue 14's rules), which the whole-image path handles.
-    A value the sample type cannot hold (-9999 in an 8-bit image) marks nothing."""
-    entry = None if reader.stored is None else reader.stored.tags.get(GDAL_NODATA_TAG)
-    if entry is None:
-        return False
-    value = entry[-1]
-    text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
-    try:
-        nodata = float(text.strip().strip("\x00"))
-    except ValueError:
-        return True  # unreadable: let the whole-image path say so
-    dtype = np.dtype(reader.dtype)
-    if dtype.kind == "f":
-        return True
-    info = np.iinfo(dtype)
-    return nodata.is_integer() and info.min <= nodata <= info.max
 
 
 def _missing_data_asked(job: ApplyJob) -> bool:

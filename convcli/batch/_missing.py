@@ -12,8 +12,9 @@ import logging
 import numpy as np
 
 from convcli.errors import ImageError, ParameterError
+from convcli.filtering._stream import pixel_mapping
 from convcli.images import read_image
-from convcli.images._geotiff import rescaled
+from convcli.images._tiff_sink import PixelMapping, adjusted_tags
 
 log = logging.getLogger("convcli")
 
@@ -50,10 +51,17 @@ def read_mask(path, image, name: str) -> np.ndarray:
     return frame[:, :, 0] != 0
 
 
-def geo_metadata(metadata: dict, options) -> dict:
-    """``metadata`` with the no-data value written (when there is one) and the GeoTIFF pixel
-    scale grown by the stride."""
+def geo_metadata(metadata: dict, options, kernels) -> dict:
+    """``metadata`` with the no-data value written (when there is one) and the GeoTIFF
+    georeferencing moved to the output grid (stride, padding) exactly as the band path
+    moves it (:func:`convcli.images._tiff_sink.adjusted_tags`): every output pixel keeps
+    its place on the ground."""
     metadata = dict(metadata)
     if options.nodata is not None:
         metadata["nodata"] = options.nodata
-    return rescaled(metadata, *options.stride)
+    if metadata.get("geotiff"):
+        scale, offset = pixel_mapping(kernels, options)
+        tags = {code: (dtype, count, value) for code, dtype, count, value in metadata["geotiff"]}
+        moved = adjusted_tags(tags, PixelMapping(scale, offset))
+        metadata["geotiff"] = [(code, *moved[code]) for code, *_ in metadata["geotiff"]]
+    return metadata

@@ -17,6 +17,7 @@ run as one band. Everything else returns None and goes the in-memory way
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import warnings
 
@@ -27,6 +28,7 @@ from convcli.errors import ClippedWarning
 from convcli.filtering._outputs import clipped_message, edge_clipping_kernel
 from convcli.filtering._stream import filtered_bands, pixel_mapping, plan_bands
 from convcli.images._fit import fit_metadata
+from convcli.images._geotiff import GDAL_NODATA, nodata_text
 from convcli.images._outputs import write_output
 from convcli.images._pillow import check_pixels, default_pixel_limit
 from convcli.images._sources import describe, is_path
@@ -49,14 +51,25 @@ def band_source(source, job):
 
 
 def apply_by_bands(
-    source, target, job, fmt: str, *, reader=None, image=None, on_rows=None, band_map=None
+    source,
+    target,
+    job,
+    fmt: str,
+    *,
+    reader=None,
+    image=None,
+    on_rows=None,
+    band_map=None,
+    mask=None,
 ):
     """Filter ``reader`` (TiffRows, PngRows) or ``image`` (one-frame ImageData) into ``target``.
 
     Returns a one-line description of the path taken, or None when this function does
     not handle the output (the caller then works in memory). ``on_rows(done, total)`` is
     called as output rows are written; ``band_map`` filters the bands elsewhere (see
-    :func:`~convcli.filtering._stream.filtered_bands`).
+    :func:`~convcli.filtering._stream.filtered_bands`); ``mask`` is None or ``'alpha'``
+    (missing samples where alpha is 0). ``job.options.nodata`` marks missing samples and
+    is written as the TIFF's GDAL_NODATA tag, as the in-memory path does.
     """
     name = f"'{describe(source)}'" if is_path(source) else describe(source)
     if reader is not None:
@@ -76,6 +89,9 @@ def apply_by_bands(
         return None
     retiled = job.compression is not None or job.tile is not None
     stored = None if reader is None else reader.stored  # None: no TIFF layout to keep
+    if stored is not None and job.options.nodata is not None:  # the value missing samples get
+        tags = {**stored.tags, GDAL_NODATA: (2, None, nodata_text(job.options.nodata))}
+        stored = dataclasses.replace(stored, tags=tags)
     if fmt not in ("TIFF", "PNG") or fmt == "TIFF" and stored is None and not retiled:
         return None
     opts = job.options
@@ -83,7 +99,7 @@ def apply_by_bands(
     if plan.why_whole is not None and reader is not None and job.max_pixels is None:
         check_pixels(height * width, default_pixel_limit(), reader.name)  # it will be whole
     bands = filtered_bands(
-        read_rows, height, plan, job.kernels, layout, opts, name, band_map=band_map
+        read_rows, height, plan, job.kernels, layout, opts, name, band_map=band_map, mask=mask
     )
     first, out_layout = next(bands)
     first = first if first.ndim == 3 else first[:, :, None]

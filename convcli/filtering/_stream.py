@@ -40,6 +40,8 @@ def streams(opts: FilterOptions) -> str | None:
         return f"padding {opts.padding}"
     if opts.padding_mode == "circular":
         return "circular padding"
+    if opts.nan_policy == "raise":
+        return "--nan-policy raise counts the missing samples of the whole image"
     return "output map normalize"
 
 
@@ -75,6 +77,7 @@ def filtered_bands(
     opts: FilterOptions,
     name: str,
     band_map=None,
+    mask=None,
 ):
     """Yield ``(rows, layout)`` of the filtered image band by band, top to bottom.
 
@@ -93,6 +96,9 @@ def filtered_bands(
     band_map : callable, optional
         ``band_map(fn, tasks)`` yielding ``fn(*task)`` for every task in order, to filter
         the bands elsewhere (a Dask cluster); default: this process's threads.
+    mask : None or 'alpha'
+        As :func:`~convcli.filtering._frame.filter_frame` takes it (a mask array would
+        have to be cut into bands: not taken here).
 
     Examples
     --------
@@ -112,7 +118,7 @@ def filtered_bands(
     reach = plan.reach
 
     def filtered(rows, band, a):
-        out, out_layout = filter_frame(rows, kernels, layout, opts, name)
+        out, out_layout = filter_frame(rows, kernels, layout, opts, name, mask=mask)
         return out[band[0] - a : band[1] - a], out_layout
 
     def read():  # in order, on the consumer's thread, as the pool asks for more
@@ -124,7 +130,7 @@ def filtered_bands(
         yield from band_map(filtered, read())
         return
     if plan.why_whole is not None:
-        yield filter_frame(read_rows(0, height), kernels, layout, opts, name)
+        yield filter_frame(read_rows(0, height), kernels, layout, opts, name, mask=mask)
         return
 
     # Several bands at once, one per thread (the engine inline in each): every step of

@@ -16,7 +16,6 @@ import math
 GEO_TAGS = (33550, 33922, 34264, 34735, 34736, 34737, 42112)
 #: GDAL's no-data value, as ASCII text.
 GDAL_NODATA = 42113
-_PIXEL_SCALE, _TRANSFORMATION = 33550, 34264
 
 
 def has_geo_tags(tags) -> bool:
@@ -75,23 +74,3 @@ def extratags(metadata: dict) -> list:
     if metadata.get("nodata") is not None:
         tags.append((GDAL_NODATA, "s", 0, nodata_text(metadata["nodata"]), True))
     return tags
-
-
-def rescaled(metadata: dict, step_y: float, step_x: float) -> dict:
-    """``metadata`` for a raster whose pixels are ``step_x`` by ``step_y`` input pixels
-    (a stride): the pixel scale grows, a transformation matrix is scaled; the tie point
-    (the first pixel's corner) stays."""
-    if "geotiff" not in metadata or (step_y, step_x) == (1, 1):
-        return metadata
-    tags = []
-    for code, dtype, count, value in metadata["geotiff"]:
-        if code == _PIXEL_SCALE:
-            value = (value[0] * step_x, value[1] * step_y, *value[2:])
-        elif code == _TRANSFORMATION:
-            value = list(value)
-            for row in range(4):
-                value[4 * row] *= step_x
-                value[4 * row + 1] *= step_y
-            value = tuple(value)
-        tags.append((code, dtype, count, value))
-    return {**metadata, "geotiff": tags}
