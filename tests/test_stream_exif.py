@@ -15,6 +15,7 @@ from PIL import Image
 
 import convcli.images._tiff_stream as tiff_stream
 from convcli.batch._job import ApplyJob, apply_file
+from convcli.filtering import _bands as bands_module
 from convcli.images._tiff_ifd import append_ifds, placeholder_tags, read_ifd
 from convcli.kernels import load_kernel
 
@@ -33,13 +34,13 @@ GPS = {1: "N", 2: (52.0, 22.0, 30.5), 6: 12.5}
 @pytest.fixture(autouse=True)
 def by_bands(monkeypatch):
     """Stream these small files (a TIFF with EXIF is read whole when it fits in memory)."""
-    monkeypatch.setattr(tiff_stream, "_keeps_exif_whole", lambda page: False)
+    monkeypatch.setattr(tiff_stream, "_read_whole_when_small", lambda page: False)
 
 
-def pillow_tiff(path, array):
+def pillow_tiff(path, array, orientation=6):
     """A TIFF with IFD0 tags, an EXIF and a GPS directory, written by Pillow."""
     exif = Image.Exif()
-    exif[271], exif[272], exif[274] = "Canon", "EOS R5", 6
+    exif[271], exif[272], exif[274] = "Canon", "EOS R5", orientation
     exif.get_ifd(0x8769).update(EXIF)
     exif.get_ifd(0x8825).update(GPS)
     exif[0x8769] = exif[0x8825] = 0  # written from the directories above
@@ -135,3 +136,40 @@ def test_damaged_directory_is_left_out(tmp_path):
 def sub_dicts_gps(tmp_path, array):
     pillow_tiff(tmp_path / "ref.tif", array)
     return sub_dicts(tmp_path / "ref.tif")[1]
+
+
+def test_tiff_to_png_by_bands_keeps_exif_as_in_memory(tmp_path):
+    """A TIFF's tags become the PNG's eXIf chunk, the same file as the in-memory path's."""
+    array = (np.arange(300 * 200 * 3) % 251).astype(np.uint8).reshape(300, 200, 3)
+    src = tmp_path / "in.tif"
+    pillow_tiff(src, array, orientation=1)  # upright: both paths keep the pixels as stored
+    job = ApplyJob((load_kernel("gaussian:sigma=1"),))
+    path = apply_file(str(src), str(tmp_path / "bands.png"), job)
+    assert path.startswith("TIFF read by bands")
+    with open(src, "rb") as stream:  # read whole: the in-memory path
+        assert "read whole" in apply_file(stream, str(tmp_path / "whole.png"), job)
+    assert (tmp_path / "bands.png").read_bytes() == (tmp_path / "whole.png").read_bytes()
+    exif = exif_of(tmp_path / "bands.png")
+    assert exif[271] == "Canon" and dict(exif.get_ifd(0x8769)) == dict(exif_of(src).get_ifd(0x8769))
+
+
+def test_an_oriented_tiff_is_read_whole_when_it_fits(tmp_path, monkeypatch):
+    """Pillow turns a TIFF with Orientation 6 upright; such a file that fits in memory takes
+    that path (no EXIF needed), a bigger one streams as stored with the tag kept."""
+    monkeypatch.setattr(tiff_stream, "_read_whole_when_small", real_read_whole_when_small)
+    array = (np.arange(60 * 40 * 3) % 251).astype(np.uint8).reshape(60, 40, 3)
+    src = tmp_path / "in.tif"
+    tifffile.imwrite(src, array, photometric="rgb", extratags=[(274, 3, 1, 6, True)])
+    job = ApplyJob((load_kernel("box"),))
+    assert "read whole" in apply_file(str(src), str(tmp_path / "whole.tif"), job)
+    with Image.open(tmp_path / "whole.tif") as image:
+        assert image.size == (60, 40)  # upright: 60 wide
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # "too big to read whole"
+    monkeypatch.setattr(bands_module, "BAND_SAMPLES", 20 * 40 * 3)  # several bands
+    path = apply_file(str(src), str(tmp_path / "bands.tif"), job)
+    assert path.startswith("TIFF read by bands")
+    with tifffile.TiffFile(tmp_path / "bands.tif") as tif:
+        assert tif.pages[0].shape == (60, 40, 3) and tif.pages[0].tags[274].value == 6
+
+
+real_read_whole_when_small = tiff_stream._read_whole_when_small

@@ -30,7 +30,7 @@ from convcli.filtering._stream import filtered_bands, pixel_mapping, plan_bands
 from convcli.images._fit import fit_metadata
 from convcli.images._geotiff import GDAL_NODATA, nodata_text
 from convcli.images._outputs import write_output
-from convcli.images._pillow import check_pixels, default_pixel_limit
+from convcli.images._pillow import check_pixels, default_pixel_limit, tiff_exif_of
 from convcli.images._sources import describe, is_path
 from convcli.images._tiff_sink import PixelMapping, write_tiff_bands
 from convcli.images._tiff_stream import open_tiff_rows
@@ -129,6 +129,9 @@ def apply_by_bands(
 
     scale, offset = pixel_mapping(job.kernels, opts)
     threads = get_threads()
+    if fmt == "PNG" and reader is not None and reader.format == "TIFF" and "exif" not in metadata:
+        exif = tiff_exif_of(source)  # a TIFF's tags as PNG's eXIf, as the in-memory path
+        metadata = {**metadata, "exif": exif} if exif else metadata
     metadata = scaled_dpi(metadata, (height, width), shape)
     # what the output format cannot hold is dropped with a note, as write_image does
     metadata = fit_metadata(metadata, fmt, describe(target))

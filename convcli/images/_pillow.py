@@ -322,6 +322,17 @@ def _tiff_exif(image: Image.Image) -> bytes | None:
     return kept.tobytes() if len(kept) else None
 
 
+def tiff_exif_of(path) -> bytes | None:
+    """The EXIF :func:`metadata_of` gives for the TIFF file at ``path`` (its descriptive
+    tags, Exif and GPS directories), from its header only (Pillow opens lazily); None when
+    it has none or Pillow cannot open it."""
+    try:
+        with _pillow_limit(None), Image.open(path) as image:
+            return _tiff_exif(image)
+    except Exception:  # Pillow raises many kinds for what it cannot open: nothing to keep
+        return None
+
+
 def from_array(array: np.ndarray, layout: str) -> Image.Image:
     """A Pillow image of an ``(H, W, C)`` array whose dtype and layout Pillow can hold."""
     height, width, _ = array.shape

@@ -361,10 +361,14 @@ def check_declared_size(page, file_size: int, name: str, max_pixels: int | None)
     check_declared(name, (width, height), decoded, int(counts.sum()), ratio, max_pixels)
 
 
-def _keeps_exif_whole(page) -> bool:
-    """True for a TIFF with EXIF or GPS directories that fits the whole-image limit: the
-    in-memory path carries those over (the band writer does not)."""
-    if not (34665 in page.tags or 34853 in page.tags):
+def _read_whole_when_small(page) -> bool:
+    """True for a TIFF that fits the whole-image limit and that the in-memory path reads
+    differently: EXIF or GPS directories (kept there through Pillow, as always), or an
+    Orientation other than 1 (Pillow turns the pixels upright; by bands they stay as
+    stored, the tag kept for viewers). A bigger one streams."""
+    tags = page.tags
+    oriented = 274 in tags and int(tags[274].value) != 1
+    if not (oriented or 34665 in tags or 34853 in tags):
         return False
     limit = default_pixel_limit()
     return limit is None or int(page.imagelength) * int(page.imagewidth) <= limit
@@ -400,7 +404,7 @@ def open_tiff_rows(path, name: str, max_pixels: int | None = None) -> TiffRows |
         layout = None if page is None else streamable_layout(page)
     except Exception:
         layout = None
-    if layout is not None and _keeps_exif_whole(page):
+    if layout is not None and _read_whole_when_small(page):
         layout = None
     if layout is None:
         tif.close()
