@@ -22,7 +22,7 @@ _LAZY = {
     "ClippedWarning": "convcli.errors",
     "Kernel": "convcli.kernels",
     "load_kernel": "convcli.filtering",  # the registry's, with image kernels readable
-    "filter_image": "convcli.filtering._frame",
+    "filter_image": "convcli.filtering._image",
     "read_image": "convcli.images",
     "write_image": "convcli.images",
 }

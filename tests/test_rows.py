@@ -142,3 +142,23 @@ def test_bands_identical_for_any_thread_count(chain):
             results.append(rows.filter_frame_by_rows(frame, kernels, "RGB", opts)[0])
     for other in results[1:]:
         np.testing.assert_array_equal(other, results[0])
+
+
+def test_filter_image_gives_the_command_line_samples(monkeypatch, tmp_path):
+    """filter_image filters by bands as `convcli apply` does: the same samples even for a
+    kernel the planner gives to the FFT (whose rounding depends on the block it runs on)."""
+    from convcli import filter_image
+    from convcli.batch._job import ApplyJob, apply_file
+    from convcli.images import ImageData, read_image, write_image
+    from convcli.kernels._kernel import Kernel
+
+    monkeypatch.setattr(rows, "BAND_SAMPLES", 64 * 90 * 3)
+    image = np.random.default_rng(1).integers(0, 256, (400, 90, 3), dtype=np.uint8)
+    kernel = Kernel("random", np.random.default_rng(7).standard_normal((15, 15)) / 15 + 1 / 225)
+    src, dst = tmp_path / "in.png", tmp_path / "out.png"
+    write_image(ImageData([image], "RGB", "PNG"), src)
+    apply_file(str(src), str(dst), ApplyJob((kernel,), FilterOptions.from_kwargs(output_map="abs")))
+    ours = filter_image(image, kernel, output_map="abs")
+    np.testing.assert_array_equal(ours, read_image(dst).frames[0])
+    whole, _ = filter_frame(image, (kernel,), None, FilterOptions.from_kwargs(output_map="abs"))
+    assert not np.array_equal(whole, ours)  # the whole frame rounds one sample otherwise

@@ -93,6 +93,8 @@ def filter_frame_by_rows(
     >>> rows.BAND_SAMPLES = 1 << 21
     """
     frame = np.asarray(frame)
+    if frame.ndim not in (2, 3) or isinstance(mask, np.ndarray) and mask.shape != frame.shape[:2]:
+        return filter_frame(frame, kernels, layout, opts, name, mask=mask)  # it says why not
     height = frame.shape[0]
     channels = frame.shape[2] if frame.ndim == 3 else 1
     reach = chain_reach(kernels, opts)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convcli.filtering._frame import filter_image
+from convcli.filtering._image import filter_image
 from convcli.images import ImageData, read_image, write_image
 from convcli.kernels import Kernel, list_kernels
 from convcli.kernels._registry import load_builtin
