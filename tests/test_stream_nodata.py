@@ -148,3 +148,19 @@ def test_memory_path_note_free(tmp_path):
     finally:
         logger.removeHandler(handler)
     assert out.getvalue().count("GDAL_NODATA tag 0") == 1
+
+
+def test_nodata_said_once_when_the_band_path_declines(tmp_path):
+    """A GeoTIFF written as JPEG is read by bands first, then filtered in memory: the
+    no-data value is said once, not by both."""
+    from click.testing import CliRunner
+
+    from convcli.cli import main
+
+    src, _, _ = scene(tmp_path, np.uint8, 0)
+    result = CliRunner().invoke(
+        main, ["--debug", "apply", "-k", "box", str(src), str(tmp_path / "out.jpg")]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("GDAL_NODATA tag 0: samples equal to it are missing") == 1
+    assert "filtered in memory" in result.output

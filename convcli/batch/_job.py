@@ -162,6 +162,7 @@ def _apply_file(source, target, job: ApplyJob, on_rows, band_map) -> str:
     name = f"'{describe(source)}'" if _is_path(source) else describe(source)
     # a TIFF or PNG file read band by band (None: read whole); a mask file is read whole
     reader = band_source(source, job) if job.mask in (None, "alpha") else None
+    said = reader is not None  # the no-data value is said there, once
     if reader is not None:
         with reader:
             # a GDAL_NODATA tag marks missing samples, band by band as in memory
@@ -200,7 +201,7 @@ def _apply_file(source, target, job: ApplyJob, on_rows, band_map) -> str:
     options = job.options
     if fmt == "NPY" and options.depth is None:
         options = dataclasses.replace(options, depth="32f")  # the float result itself
-    options, mask = missing_data(image, job, options, name)
+    options, mask = missing_data(image, job, options, name, say=not said)
     frames, layout = [], image.layout
     for frame in image.frames:
         out, layout = filter_frame_by_rows(frame, job.kernels, image.layout, options, name, mask)

@@ -19,14 +19,16 @@ from convcli.images._tiff_sink import PixelMapping, adjusted_tags
 log = logging.getLogger("convcli")
 
 
-def missing_data(image, job, options, name: str):
+def missing_data(image, job, options, name: str, say: bool = True):
     """``(options, mask)`` for filtering ``image``: the TIFF's ``GDAL_NODATA`` value as
-    ``nodata`` unless one was given (said on the ``convcli`` logger, shown by ``--debug``),
-    and the mask of ``job.mask`` (a bool ``(H, W)`` array, ``'alpha'`` or None)."""
+    ``nodata`` unless one was given (said on the ``convcli`` logger, shown by ``--debug``,
+    unless ``say`` is false: said already), and the mask of ``job.mask`` (a bool ``(H, W)``
+    array, ``'alpha'`` or None)."""
     nodata = image.metadata.get("nodata")
     if nodata is not None and options.nodata is None:
         options = dataclasses.replace(options, nodata=float(nodata))
-        log.info("%s: GDAL_NODATA tag %g: samples equal to it are missing", name, nodata)
+        if say:
+            log.info("%s: GDAL_NODATA tag %g: samples equal to it are missing", name, nodata)
     if job.mask is None or job.mask == "alpha":
         return options, job.mask
     return options, read_mask(job.mask, image, name)
